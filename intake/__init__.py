@@ -1,0 +1,70 @@
+"""intake: medical-office patient intake. `create_app` builds the application."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("INTAKE_INSTANCE_PATH") or str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+    )
+    from intake import config as cfg
+
+    app.config.from_object(cfg.Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(cfg.from_environment(os.environ))
+    if config:
+        app.config.update(config)
+    _finish_config(app)
+
+    from intake import db as db_setup
+    from intake.extensions import bootstrap, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"),
+                     render_as_batch=True)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    login_manager.init_app(app)
+    with app.app_context():
+        db_setup.configure_engine(db.engine)
+
+    from intake import errors, security, templating
+
+    db_setup.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    templating.init_app(app)
+
+    from intake.blueprints.admin import bp as admin_bp
+    from intake.blueprints.auth import bp as auth_bp
+    from intake.blueprints.staff import bp as staff_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(staff_bp, url_prefix="/staff")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    return app
+
+
+def _finish_config(app: Flask) -> None:
+    from intake.config import default_database_url, normalise_database_url
+
+    uri = app.config.get("SQLALCHEMY_DATABASE_URI") or default_database_url(app.instance_path)
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(uri)
+    app.config.setdefault("INTAKE_UPLOAD_DIR", str(Path(app.instance_path) / "uploads"))
+    if not app.config.get("SECRET_KEY"):
+        key_file = Path(app.instance_path) / "secret_key"
+        if key_file.exists():
+            app.config["SECRET_KEY"] = key_file.read_text().strip()
+        # Otherwise `intake init` writes one; until then sessions cannot start
+        # and the login page says to run it (see security.require_secret_key).

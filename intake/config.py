@@ -1,0 +1,74 @@
+"""Configuration layers: defaults here, then `instance/config.py`, then
+`INTAKE_*` environment variables (and DATABASE_URL), then test overrides."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+
+class Defaults:
+    SQLALCHEMY_DATABASE_URI: str | None = None  # filled from instance path
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False  # set INTAKE_SESSION_COOKIE_SECURE=1 behind TLS
+    SESSION_COOKIE_NAME = "intake_session"
+    # Idle timeout: the session expires this long after the last request.
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=15)
+    # Absolute timeout: a login lasts at most this long, however busy.
+    INTAKE_SESSION_ABSOLUTE = timedelta(hours=12)
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session instead
+    BOOTSTRAP_SERVE_LOCAL = True
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+    INTAKE_CARD_MAX_BYTES = 8 * 1024 * 1024
+    INTAKE_DEFAULT_REGION = "US"
+    INTAKE_DUPLICATE_THRESHOLD = 60
+    INTAKE_SEARCH_LIMIT = 50
+
+
+def _coerce(value: str) -> Any:
+    """Environment values are strings; accept JSON literals (1, true, 30) too."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
+    """`INTAKE_FOO=bar` becomes `FOO`/`INTAKE_FOO`; DATABASE_URL the database."""
+    out: dict[str, Any] = {}
+    flask_keys = {
+        "SECRET_KEY",
+        "SESSION_COOKIE_SECURE",
+        "SQLALCHEMY_DATABASE_URI",
+        "MAX_CONTENT_LENGTH",
+    }
+    for key, value in environ.items():
+        if not key.startswith("INTAKE_"):
+            continue
+        name = key.removeprefix("INTAKE_")
+        if name in flask_keys:
+            out[name] = _coerce(value) if name != "SECRET_KEY" else value
+        elif name == "DATABASE_URL":
+            out["SQLALCHEMY_DATABASE_URI"] = value
+        else:
+            out[key] = _coerce(value)
+    if environ.get("DATABASE_URL") and "SQLALCHEMY_DATABASE_URI" not in out:
+        out["SQLALCHEMY_DATABASE_URI"] = environ["DATABASE_URL"]
+    return out
+
+
+def normalise_database_url(url: str) -> str:
+    """Hosting panels hand out postgres:// URLs; SQLAlchemy wants a driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def default_database_url(instance_path: str) -> str:
+    return f"sqlite:///{Path(instance_path) / 'intake.db'}"

@@ -1,0 +1,57 @@
+"""Database engine set-up that the ORM does not do for us.
+
+SQLite: WAL so readers never block the writer, foreign keys on, a 5 s busy
+timeout, and every transaction opened with BEGIN IMMEDIATE. pysqlite's own
+transaction handling opens transactions lazily and upgrades locks mid-way,
+which under two writer processes lost updates or raised "database is locked"
+(DESIGN.md); taking the write lock at BEGIN serialises writers cleanly.
+Every request that shows a chart also writes an audit row, so there is no
+read-only transaction worth the special case.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def configure_engine(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy's "begin" event below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def init_app(app: "Flask") -> None:
+    """One commit per request, at the edge: services only flush. A response
+    of 400 or more (a form shown again with errors is 422) rolls back, so a
+    failed request never leaves half its writes behind."""
+    from intake.extensions import db
+
+    @app.after_request
+    def commit_or_rollback(response: Any) -> Any:
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response

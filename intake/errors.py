@@ -1,0 +1,61 @@
+"""Error pages that say what happened plainly, without PHI; JSON for API clients."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+import traceback
+
+from werkzeug.exceptions import HTTPException
+
+from intake.extensions import db
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    403: "You do not have access to this page.",
+    404: "That page does not exist, or the record was not found.",
+    405: "That action is not allowed here.",
+    413: "The upload is too large.",
+    500: "Something went wrong on our side. Nothing was saved; please try again.",
+}
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def _render(code: int, message: str) -> Any:
+    if _wants_json():
+        return {"error": message, "status": code}, code
+    return render_template("errors/error.html", code=code, message=message), code
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> Any:
+        return _render(400, "This form has expired or was not sent from this site. "
+                            "Go back, reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        code = error.code or 500
+        return _render(code, MESSAGES.get(code, error.name))
+
+    @app.errorhandler(Exception)
+    def unhandled(error: Exception) -> Any:
+        db.session.rollback()
+        # Type only: exception messages can carry values typed into forms.
+        # Type and frames only: exception messages (SQL parameters, form
+        # values) can carry patient data.
+        log.error("unhandled %s on %s %s\n%s", type(error).__name__, request.method,
+                  request.url_rule.rule if request.url_rule else "?",
+                  "".join(traceback.format_tb(error.__traceback__)))
+        if app.config.get("TESTING") and app.config.get("INTAKE_RAISE_ERRORS", True):
+            raise error
+        return _render(500, MESSAGES[500])

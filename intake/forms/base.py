@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import Field, SelectChoice, StringField
+from wtforms.validators import ValidationError
+
+from intake.normalize import parse_phone
+
+
+class BaseForm(FlaskForm):
+    """Every form inherits CSRF protection from here (CTFd's habit)."""
+
+    class Meta:
+        # Strip surrounding spaces from every text input.
+        def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Field:
+            filters = list(unbound_field.kwargs.get("filters", []))
+            if issubclass(unbound_field.field_class, StringField):
+                filters.append(lambda v: v.strip() if isinstance(v, str) else v)
+            return unbound_field.bind(form=form, filters=filters, **options)
+
+
+def options(pairs: list[tuple[Any, str]]) -> list[SelectChoice]:
+    """Select options from (value, label) pairs (WTForms 3.3 deprecates tuples)."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def attach_errors(form: FlaskForm, errors: dict[str, list[str]]) -> None:
+    """Put a service's FieldErrors beside the fields they concern."""
+    for name, messages in errors.items():
+        field = form._fields.get(name)
+        if field is None:
+            form.form_errors.extend(messages)
+        else:
+            field.errors = list(field.errors) + list(messages)
+
+
+class PhoneField(StringField):
+    """A phone number; `.data` becomes E.164 once valid, and the typed text
+    is shown again when it is not."""
+
+    def __init__(self, *args: Any, region: str = "US", **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.region = region
+        self.raw = ""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        self.raw = self.data or ""
+
+    def pre_validate(self, form: Any) -> None:
+        if not self.data:
+            self.data = None
+            return
+        try:
+            self.data = parse_phone(self.data, self.region)
+        except ValueError as exc:
+            self.data = self.raw
+            raise ValidationError(str(exc)) from exc
+
+    def _value(self) -> str:
+        from intake.normalize import format_phone
+
+        if self.raw:
+            return self.raw
+        return format_phone(self.data) if self.data else ""

@@ -1,0 +1,29 @@
+"""Jinja filters and globals shared by every template."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask
+
+from intake import vocab
+from intake.normalize import format_phone
+
+
+def money(cents: int | None) -> str:
+    if cents is None:
+        return ""
+    return f"${cents / 100:,.2f}" if cents >= 0 else f"-${-cents / 100:,.2f}"
+
+
+def us_date(value: date | datetime | None) -> str:
+    return value.strftime("%m/%d/%Y") if value else ""
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(phone=format_phone, money=money, us_date=us_date)
+
+    @app.context_processor
+    def inject() -> dict[str, Any]:
+        return {"vocab": vocab, "label": vocab.label}

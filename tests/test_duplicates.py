@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from datetime import date
+
+from intake.extensions import db
+from intake.models import Patient
+from intake.services import duplicates
+from tests.conftest import patient_fields
+
+FORM = {"family_name": "Wojcik", "given_name": "Lukasz", "birth_date": "1980-03-14",
+        "sex": "male", "phone_mobile": "217-555-0143"}
+
+
+def test_scores_and_reasons(app, create_patient):
+    pid = create_patient()
+    with app.app_context():
+        probe = patient_fields(family_name="Wojcik", given_name="Lukas", email=None,
+                               address_line1=None, postal_code=None)
+        (hit,) = duplicates.find(probe)
+        assert hit.patient.id == pid
+        assert "same date of birth" in hit.reasons
+        assert "same phone number" in hit.reasons
+        assert any(r.startswith("name ") for r in hit.reasons)
+        assert hit.score >= 80
+
+
+def test_swapped_day_and_month_is_a_reason(app, create_patient):
+    create_patient(birth_date=date(1980, 3, 4))
+    with app.app_context():
+        probe = {"family_name": "Wójcik", "given_name": "Łukasz", "birth_date": date(1980, 4, 3)}
+        (hit,) = duplicates.find(probe)
+        assert "date of birth with day and month swapped" in hit.reasons
+
+
+def test_different_person_is_not_a_candidate(app, create_patient):
+    create_patient()
+    with app.app_context():
+        probe = {"family_name": "Okafor", "given_name": "Chidi", "birth_date": date(1980, 3, 14),
+                 "phone_mobile": "+13125550100"}
+        assert duplicates.find(probe) == []
+
+
+def test_registration_stops_on_duplicate_until_confirmed(app, desk, create_patient):
+    create_patient()
+    response = desk.post("/staff/patients/new", data=FORM)
+    page = response.get_data(as_text=True)
+    assert "Possible existing chart" in page
+    assert "same date of birth" in page
+    assert 'value="Wojcik"' in page  # still on the page
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Patient.id))) == 1
+    response = desk.post("/staff/patients/new", data={**FORM, "confirm_new": "y"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Patient.id))) == 2
+
+
+def test_live_endpoint_returns_candidates(desk, create_patient):
+    create_patient()
+    response = desk.post("/staff/patients/duplicates", data={
+        "family_name": "Wojcik", "given_name": "Lukasz", "birth_date": "1980-03-14"})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Wójcik, Łukasz" in html and "same date of birth" in html
+    empty = desk.post("/staff/patients/duplicates", data={"family_name": "Nobody"})
+    assert "duplicate-candidate" not in empty.get_data(as_text=True)

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from datetime import date
+
+from intake.extensions import db
+from intake.models import AuditEvent, Patient
+
+FORM = {
+    "family_name": "Ñúñez", "given_name": "Zoë", "birth_date": "1991-07-02", "sex": "female",
+    "address_line1": "400 Lake Shore Dr", "city": "Chicago", "state": "IL",
+    "postal_code": "60611", "phone_mobile": "(312) 555-0199", "email": "zoe@example.org",
+    "preferred_language": "es", "races": ["2106-3"], "ethnicity": "2135-2",
+}
+
+
+def _count(app, model=Patient):
+    with app.app_context():
+        return db.session.scalar(db.select(db.func.count()).select_from(model))
+
+
+def test_register_patient_round_trips_unicode(app, desk):
+    response = desk.post("/staff/patients/new", data=FORM)
+    assert response.status_code == 302
+    with app.app_context():
+        patient = db.session.execute(db.select(Patient)).scalar_one()
+        assert (patient.family_name, patient.given_name) == ("Ñúñez", "Zoë")
+        assert patient.phone_mobile == "+13125550199"
+        assert patient.family_norm == "nunez"
+        assert len(patient.mrn) == 10
+        pid = patient.id
+    page = desk.get(f"/staff/patients/{pid}").get_data(as_text=True)
+    assert "Ñúñez, Zoë" in page
+    assert "(312) 555-0199" in page
+
+
+def test_decomposed_unicode_is_stored_composed(app, desk):
+    decomposed = "Zoe\u0308"  # e + combining diaeresis
+    response = desk.post("/staff/patients/new", data={**FORM, "given_name": decomposed})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.execute(db.select(Patient.given_name)).scalar_one() == "Zoë"
+
+
+def test_invalid_input_keeps_values_and_saves_nothing(app, desk):
+    bad = {**FORM, "postal_code": "6061", "phone_mobile": "12", "email": "not-an-email",
+           "birth_date": "2999-01-01"}
+    response = desk.post("/staff/patients/new", data=bad)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Enter a 5-digit ZIP code" in page
+    assert "not a valid phone number" in page or "Enter a phone number" in page
+    assert "This date is in the future" in page
+    # typed values come back
+    assert 'value="6061"' in page and 'value="12"' in page and 'value="Ñúñez"' in page
+    assert _count(app) == 0
+
+
+def test_incomplete_address_is_refused(app, desk):
+    response = desk.post("/staff/patients/new", data={**FORM, "city": ""})
+    assert response.status_code == 422
+    assert "Needed for a complete address" in response.get_data(as_text=True)
+    assert _count(app) == 0
+
+
+def test_search_by_name_dob_phone_and_mrn(app, desk, create_patient):
+    pid = create_patient()
+    create_patient(family_name="Ionescu", given_name="Ștefan", birth_date=date(1975, 5, 5),
+                   phone_mobile="+13125550111", address_line1="1 Main St", email=None)
+    with app.app_context():
+        mrn = db.session.get(Patient, pid).mrn
+    for query in ("wojcik", "Wójcik", "lukasz wojcik", "wojcik, lukasz", "03/14/1980",
+                  "1980-03-14", "(217) 555-0143", mrn, "woj 3/14/1980"):
+        page = desk.post("/staff/", data={"q": query}).get_data(as_text=True)
+        assert "Wójcik, Łukasz" in page, query
+        assert "Ionescu" not in page, query
+    page = desk.post("/staff/", data={"q": "stefan"}).get_data(as_text=True)
+    assert "Ionescu, Ștefan" in page
+
+
+def test_search_is_posted_and_audited(app, desk, create_patient):
+    create_patient()
+    assert desk.get("/staff/?q=wojcik").get_data(as_text=True).count("Wójcik") == 0
+    desk.post("/staff/", data={"q": "wojcik"})
+    with app.app_context():
+        event = db.session.execute(db.select(AuditEvent).filter_by(action="patient.search")).scalar_one()
+        assert event.detail == "by=name results=1"
+        assert "wojcik" not in (event.detail or "").lower()
+
+
+def test_chart_read_and_edit_are_audited(app, desk, create_patient):
+    pid = create_patient()
+    assert desk.get(f"/staff/patients/{pid}").status_code == 200
+    response = desk.post(f"/staff/patients/{pid}/edit", data={
+        **FORM, "family_name": "Wójcik", "given_name": "Łukasz", "birth_date": "1980-03-14",
+        "sex": "male", "phone_mobile": "+1 217 555 0143", "email": "new@example.com"})
+    assert response.status_code == 302
+    with app.app_context():
+        actions = [e.action for e in db.session.execute(
+            db.select(AuditEvent).filter_by(patient_id=pid).order_by(AuditEvent.id)).scalars()]
+        assert "patient.view" in actions and "patient.update" in actions
+        update = db.session.execute(db.select(AuditEvent).filter_by(action="patient.update")).scalar_one()
+        assert "email" in update.detail and "new@example.com" not in update.detail
+        assert update.actor.startswith("receptionist")
+        assert update.remote_addr == "127.0.0.1"
+
+
+def test_unknown_patient_is_a_plain_404(desk):
+    response = desk.get("/staff/patients/999999")
+    assert response.status_code == 404
+    assert "was not found" in response.get_data(as_text=True)
+
+
+def test_repr_has_no_phi(app, create_patient):
+    pid = create_patient()
+    with app.app_context():
+        text = repr(db.session.get(Patient, pid))
+    assert text == f"<Patient id={pid}>"
