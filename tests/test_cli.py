@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from intake.cli import cli
+from intake.extensions import db
+from intake.models import Coverage, Patient, User
+
+
+def test_init_creates_admin_once_and_prints_password_once(app, runner, monkeypatch):
+    monkeypatch.delenv("INTAKE_ADMIN_PASSWORD", raising=False)
+    result = runner.invoke(cli, ["init"])
+    assert result.exit_code == 0, result.output
+    assert "with password:" in result.output
+    password = result.output.split("with password:")[1].split()[0]
+    again = runner.invoke(cli, ["init"])
+    assert again.exit_code == 0 and "password" not in again.output
+    from intake.services import users
+    with app.app_context():
+        assert users.authenticate("admin", password) is not None
+        db.session.rollback()
+
+
+def test_init_takes_admin_password_from_environment(app, runner, monkeypatch):
+    monkeypatch.setenv("INTAKE_ADMIN_PASSWORD", "a-chosen-password-99")
+    result = runner.invoke(cli, ["init"])
+    assert result.exit_code == 0, result.output
+    assert "a-chosen-password-99" not in result.output
+    from intake.services import users
+    with app.app_context():
+        assert users.authenticate("admin", "a-chosen-password-99") is not None
+        db.session.rollback()
+
+
+def test_users_create_from_stdin(app, runner):
+    result = runner.invoke(cli, ["users", "create", "Frontdesk1", "--role", "receptionist",
+                                 "--password-stdin"], input="long-enough-pass\n")
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        user = db.session.execute(db.select(User).filter_by(username="frontdesk1")).scalar_one()
+        assert user.role == "receptionist"
+        assert "long-enough-pass" not in user.password_hash
+
+
+def test_users_create_refuses_short_password(app, runner):
+    result = runner.invoke(cli, ["users", "create", "x", "--role", "billing", "--password-stdin"],
+                           input="short\n")
+    assert result.exit_code == 1
+    assert "at least 12" in result.output
+
+
+def test_users_create_prompts(app, runner):
+    result = runner.invoke(cli, ["users", "create", "biller", "--role", "billing"],
+                           input="prompted-password\nprompted-password\n")
+    assert result.exit_code == 0, result.output
+
+
+def test_demo_creates_synthetic_patients(app, runner):
+    result = runner.invoke(cli, ["demo", "--patients", "12", "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Patient.id))) == 12
+        assert db.session.scalar(db.select(db.func.count(Coverage.id))) >= 8
+        ranks = db.session.execute(db.select(Coverage.patient_id, Coverage.rank)).all()
+        assert len(ranks) == len(set(ranks))
