@@ -32,6 +32,9 @@ def _app(instance: Path, database_url: str, **extra: Any) -> Flask:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "WTF_CSRF_ENABLED": False,
         "INTAKE_UPLOAD_DIR": str(instance / "uploads"),
+        # Cheap hashes in tests; production keeps argon2-cffi's defaults.
+        "INTAKE_ARGON2_TIME_COST": 1,
+        "INTAKE_ARGON2_MEMORY_KIB": 1024,
         **extra,
     }
     return create_app(config)

@@ -112,10 +112,11 @@ def end_coverage(coverage: Coverage, end_date: date | None = None) -> None:
     if coverage.effective_date and end_date < coverage.effective_date:
         raise FieldErrors({"end_date": ["The end date is before the effective date."]})
     patient = coverage.patient
+    remaining = [c for c in _active(patient) if c is not coverage]
     coverage.status = "ended"
     coverage.end_date = end_date
-    _assign_ranks([c for c in _active(patient) if c is not coverage])
     coverage.rank = None
+    _assign_ranks(remaining)
     audit.record("coverage.end", patient_id=patient.id, object_type="coverage",
                  object_id=coverage.id)
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timezone
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_app_context
 
 from intake.extensions import db
 from intake.models import User
@@ -14,9 +17,21 @@ from intake.models.user import Role, new_session_token
 from intake.services import FieldErrors
 from intake.services import audit
 
-_hasher = PasswordHasher()
-# Verifying against this when the username is unknown keeps timing equal.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _hasher_for(time_cost: int, memory_kib: int) -> tuple[PasswordHasher, str]:
+    """The hasher and a throwaway hash: verifying against it when the username
+    is unknown keeps a failed login as slow as a real one."""
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+    return hasher, hasher.hash(secrets.token_urlsafe(16))
+
+
+def _hasher() -> tuple[PasswordHasher, str]:
+    config = current_app.config if has_app_context() else {}
+    # argon2-cffi's defaults (RFC 9106 low-memory profile); tests lower them.
+    return _hasher_for(config.get("INTAKE_ARGON2_TIME_COST", 3),
+                       config.get("INTAKE_ARGON2_MEMORY_KIB", 65536))
 
 MIN_PASSWORD = 12
 
@@ -34,7 +49,7 @@ def create_user(username: str, password: str, role: str) -> User:
         errors["username"] = ["That username is taken."]
     if errors:
         raise FieldErrors(errors)
-    user = User(username=username, password_hash=_hasher.hash(password), role=role)
+    user = User(username=username, password_hash=_hasher()[0].hash(password), role=role)
     db.session.add(user)
     db.session.flush()
     audit.record("user.create", object_type="user", object_id=user.id, detail=f"role={role}")
@@ -45,21 +60,22 @@ def authenticate(username: str, password: str) -> User | None:
     user = db.session.execute(
         db.select(User).filter_by(username=username.strip().lower())
     ).scalar_one_or_none()
+    hasher, dummy = _hasher()
     if user is None or not user.active:
         try:
-            _hasher.verify(_DUMMY_HASH, password)
+            hasher.verify(dummy, password)
         except VerificationError:
             pass
         audit.record("auth.login_failed", detail="unknown or inactive account")
         return None
     try:
-        _hasher.verify(user.password_hash, password)
+        hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         audit.record("auth.login_failed", object_type="user", object_id=user.id,
                      user_id=user.id, actor=user.username)
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
     return user
 
 
@@ -81,7 +97,7 @@ def end_session(user: User) -> None:
 def set_password(user: User, password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise FieldErrors({"password": [f"Use at least {MIN_PASSWORD} characters."]})
-    user.password_hash = _hasher.hash(password)
+    user.password_hash = _hasher()[0].hash(password)
     user.session_token = new_session_token()
     audit.record("user.password", object_type="user", object_id=user.id)
 
