@@ -355,7 +355,7 @@ def _found(raw: str, code: str, system: System, table: CodeTable, row: int, day:
 
 
 def _unknown(raw: str, code: str, key: str, system: System, table: CodeTable, day: date) -> CheckResult:
-    reason = f"{code} is not a {system.label} code in {table.info.release}"
+    reason = f"{code} is not in the {system.label} table {table.info.release}"
     for length in range(len(key) - 1, 2, -1):
         nearest = table.row(key[:length])
         if nearest is not None:

@@ -37,7 +37,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from itertools import accumulate, islice
+from itertools import accumulate, islice, takewhile
 from pathlib import Path
 from typing import IO, Literal, overload
 
@@ -322,9 +322,17 @@ def _info_from_meta(meta: dict[str, str], path: Path, origin: Origin) -> TableIn
 
 
 def read_info(path: Path, origin: Origin) -> TableInfo:
-    """Only the header of a table file: cheap, for listing tables."""
+    """Only the header of a table file: cheap, for listing tables.
+
+    Generated files record ``#count``; hand-maintained ones are small, so
+    their rows are counted.
+    """
     with _open_text(path) as f:
-        return _info_from_meta(_read_meta(iter(f), path), path, origin)
+        meta = _read_meta(f, path)
+        if "count" not in meta:
+            rows = takewhile(lambda line: not line.startswith("#") or line.startswith("##"), f)
+            meta["count"] = str(sum(1 for line in rows if line.strip() and not line.startswith("##")))
+        return _info_from_meta(meta, path, origin)
 
 
 _CHUNK = 1 << 20  # characters of lines read at a time

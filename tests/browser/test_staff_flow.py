@@ -208,6 +208,6 @@ def test_search_results_and_admin_pages_are_accessible(page, live_server, create
     page.get_by_role("link", name="Admin").click()
     page.get_by_role("link", name="Audit log").click()
     expect(page.get_by_role("cell", name="patient.search", exact=True).first).to_be_visible()
-    expect(page.get_by_role("cell", name="login", exact=True).first).to_be_visible()
+    expect(page.get_by_role("cell", name="auth.login", exact=True).first).to_be_visible()
     shot(page, "admin-audit")
     assert_accessible(page, "admin audit page")
