@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort, redirect, request, session, url_for
-from flask_login import current_user, logout_user
+from flask import Flask, abort
+from flask_login import current_user
 
-from intake.extensions import db, login_manager
+from intake.extensions import login_manager
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,24 +46,9 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(token: str) -> Any:
-        from intake.models import User
+        from intake.services.users import load_session_user
 
-        user = db.session.execute(
-            db.select(User).filter_by(session_token=token)
-        ).scalar_one_or_none()
-        return user if user is not None and user.active else None
-
-    @app.before_request
-    def enforce_absolute_timeout() -> Any:
-        started = session.get("login_at")
-        if not current_user.is_authenticated or started is None:
-            return None
-        limit = app.config["INTAKE_SESSION_ABSOLUTE"]
-        if datetime.now(timezone.utc).timestamp() - started > limit.total_seconds():
-            logout_user()
-            session.clear()
-            return redirect(url_for("auth.login", next=request.path))
-        return None
+        return load_session_user(token, app.config["INTAKE_SESSION_ABSOLUTE"].total_seconds())
 
     @app.after_request
     def no_store_for_staff(response: Any) -> Any:

@@ -68,8 +68,14 @@ def test_absolute_timeout(app, create_user):
     _, username = create_user("receptionist")
     client = app.test_client()
     login(client, username)
-    with client.session_transaction() as s:
-        s["login_at"] -= 13 * 3600
+    from datetime import timedelta
+
+    from intake.extensions import db
+    from intake.models import StaffSession
+    with app.app_context():
+        row = db.session.execute(db.select(StaffSession)).scalar_one()
+        row.created_at -= timedelta(hours=13)
+        db.session.commit()
     response = client.get("/staff/")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
@@ -103,3 +109,21 @@ def test_csrf_is_enforced(make_app):
     response = client.post("/login", data={"username": "csrf-user", "password": TEST_PASSWORD})
     assert response.status_code == 400
     assert "expired" in response.get_data(as_text=True)
+
+
+def test_change_password(app, create_user):
+    _, username = create_user("billing")
+    client = app.test_client()
+    login(client, username)
+    other = app.test_client()
+    login(other, username)
+    wrong = client.post("/account/password", data={
+        "current": "not-it-at-all", "new": "brand-new-password", "confirm": "brand-new-password"})
+    assert wrong.status_code == 422
+    assert "not your current password" in wrong.get_data(as_text=True)
+    ok = client.post("/account/password", data={
+        "current": TEST_PASSWORD, "new": "brand-new-password", "confirm": "brand-new-password"})
+    assert ok.status_code == 302
+    assert client.get("/staff/").status_code == 200  # this session goes on
+    assert other.get("/staff/").status_code == 302  # the other one ended
+    assert login(app.test_client(), username, "brand-new-password").status_code == 302

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -92,7 +93,7 @@ def tables_command(as_json: bool) -> None:
 @contextmanager
 def _progress_bar(label: str) -> Iterator[Progress]:
     """A click progress bar driven by an importer's progress callback."""
-    with click.progressbar(length=1, label=label, file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(length=1, label=label, file=sys.stderr) as bar:
         def advance(done: int, total: int) -> None:
             bar.length = total
             bar.update(done - bar.pos)

@@ -337,7 +337,9 @@ def _found(raw: str, code: str, system: System, table: CodeTable, row: int, day:
     release = table.info.release
     display = _display(table, row)
     if table.kinds[row] == "H":
-        children = [r for r in table.prefix_rows(table.codes[row]) if table.kinds[r] in REPORTABLE]
+        # Shortest descriptions first: the general codes a clerk most likely wants.
+        children = sorted((r for r in table.prefix_rows(table.codes[row]) if table.kinds[r] in REPORTABLE),
+                          key=lambda r: (len(table.descriptions[r]), r))
         refs = tuple(CodeRef(display_code(table.codes[r], system), table.descriptions[r]) for r in children[:CHILDREN_SHOWN])
         example = f", e.g. {refs[0].code}" if refs else ""
         return CheckResult(raw, code, system, Status.HEADER, False, False, display,

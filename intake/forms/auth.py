@@ -1,5 +1,5 @@
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from intake.forms.base import BaseForm
 
@@ -13,3 +13,14 @@ class LoginForm(BaseForm):
 
 class LogoutForm(BaseForm):
     pass
+
+
+class PasswordForm(BaseForm):
+    current = PasswordField("Current password", validators=[DataRequired()],
+                            render_kw={"autocomplete": "current-password"})
+    new = PasswordField("New password", validators=[DataRequired(), Length(min=12, max=256)],
+                        render_kw={"autocomplete": "new-password"},
+                        description="At least 12 characters.")
+    confirm = PasswordField("New password again", validators=[
+        DataRequired(), EqualTo("new", "The two new passwords differ.")],
+        render_kw={"autocomplete": "new-password"})

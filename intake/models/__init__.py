@@ -3,6 +3,6 @@
 from intake.models.audit import AuditEvent
 from intake.models.coverage import CardImage, Coverage, Payer
 from intake.models.patient import Patient
-from intake.models.user import User
+from intake.models.user import StaffSession, User
 
-__all__ = ["AuditEvent", "CardImage", "Coverage", "Patient", "Payer", "User"]
+__all__ = ["AuditEvent", "CardImage", "Coverage", "Patient", "Payer", "StaffSession", "User"]

@@ -4,11 +4,11 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.extensions import db
-from intake.models.base import IdReprMixin, TimestampMixin, UTCDateTime
+from intake.models.base import IdReprMixin, TimestampMixin, UTCDateTime, utcnow
 
 
 class Role(StrEnum):
@@ -29,8 +29,6 @@ class User(IdReprMixin, TimestampMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(default=True)
-    # Rotated at login and logout: a copied cookie dies with the session.
-    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token, unique=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     # Flask-Login protocol
@@ -46,8 +44,25 @@ class User(IdReprMixin, TimestampMixin, db.Model):
     def is_anonymous(self) -> bool:
         return False
 
-    def get_id(self) -> str:
-        return self.session_token
+    # Set for the request by the user loader / at login: which sign-in this is.
+    current_session_token = None
+
+    def get_id(self) -> str | None:
+        return self.current_session_token
 
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
+
+
+class StaffSession(IdReprMixin, db.Model):
+    """One sign-in. The cookie names it by a random token; logging out ends
+    it on the server, so a copied cookie stops working too."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    remote_addr: Mapped[str | None] = mapped_column(String(64))

@@ -12,8 +12,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_app_context
 
 from intake.extensions import db
-from intake.models import User
-from intake.models.user import Role, new_session_token
+from intake.models import StaffSession, User
+from intake.models.user import Role
 from intake.services import FieldErrors
 from intake.services import audit
 
@@ -79,18 +79,49 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
-def start_session(user: User) -> None:
-    """A fresh token per login, so a cookie captured before login is useless."""
-    user.session_token = new_session_token()
+def start_session(user: User, remote_addr: str | None = None) -> StaffSession:
+    """A new server-side session per sign-in."""
     user.last_login_at = datetime.now(timezone.utc)
+    staff_session = StaffSession(user_id=user.id, remote_addr=remote_addr)
+    db.session.add(staff_session)
     db.session.flush()
+    user.current_session_token = staff_session.token
     audit.record("auth.login", object_type="user", object_id=user.id,
                  user_id=user.id, actor=user.username)
+    return staff_session
+
+
+def load_session_user(token: str, max_age_seconds: float) -> User | None:
+    """The user of a live session, or None once it was ended or is older than
+    the absolute limit (checked here, on the server, not only in the cookie)."""
+    row = db.session.execute(
+        db.select(StaffSession, User).join(User, User.id == StaffSession.user_id)
+        .where(StaffSession.token == token, StaffSession.ended_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    staff_session, user = row
+    age = (datetime.now(timezone.utc) - staff_session.created_at).total_seconds()
+    if not user.active or age > max_age_seconds:
+        return None
+    user.current_session_token = token
+    return user
+
+
+def _end_sessions(user: User, keep: str | None = None) -> None:
+    now = datetime.now(timezone.utc)
+    query = db.update(StaffSession).where(StaffSession.user_id == user.id,
+                                          StaffSession.ended_at.is_(None))
+    if keep:
+        query = query.where(StaffSession.token != keep)
+    db.session.execute(query.values(ended_at=now))
 
 
 def end_session(user: User) -> None:
-    """Server-side logout: the old cookie no longer names a valid session."""
-    user.session_token = new_session_token()
+    """Server-side logout of this sign-in only."""
+    db.session.execute(db.update(StaffSession)
+                       .where(StaffSession.token == user.current_session_token)
+                       .values(ended_at=datetime.now(timezone.utc)))
     audit.record("auth.logout", object_type="user", object_id=user.id)
 
 
@@ -98,13 +129,25 @@ def set_password(user: User, password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise FieldErrors({"password": [f"Use at least {MIN_PASSWORD} characters."]})
     user.password_hash = _hasher()[0].hash(password)
-    user.session_token = new_session_token()
+    _end_sessions(user, keep=user.current_session_token)  # other sign-ins end
     audit.record("user.password", object_type="user", object_id=user.id)
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """A signed-in user changes their own password; other sessions end."""
+    try:
+        _hasher()[0].verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise FieldErrors({"current": ["That is not your current password."]}) from None
+    if new == current:
+        raise FieldErrors({"new": ["Choose a password different from the current one."]})
+    set_password(user, new)
 
 
 def set_active(user: User, active: bool) -> None:
     user.active = active
-    user.session_token = new_session_token()
+    if not active:
+        _end_sessions(user)
     audit.record("user.activate" if active else "user.deactivate",
                  object_type="user", object_id=user.id)
 

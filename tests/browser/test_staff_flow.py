@@ -30,7 +30,7 @@ def sign_in(page, username: str) -> None:
     page.goto("/login")
     page.get_by_label("Username", exact=True).fill(username)
     page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def card_png(tmp_path: Path) -> Path:
@@ -60,13 +60,13 @@ def test_receptionist_registers_patient_with_coverage(page, live_server, create_
 
     # Search first: nobody called Ñúñez yet (Nunes is not a prefix match).
     page.get_by_label("Name, date of birth, phone or MRN", exact=True).fill("ñúñez zoë")
-    page.get_by_role("button", name="Search").click()
+    page.get_by_role("button", name="Search", exact=True).click()
     expect(page.get_by_role("heading", name="0 matches")).to_be_visible()
     expect(page.get_by_text("No patient matches.")).to_be_visible()
     shot(page, "search-no-match")
     assert_accessible(page, "search page, no match")
 
-    page.get_by_role("link", name="Register new patient").click()
+    page.get_by_role("link", name="Register new patient", exact=True).click()
     expect(page.get_by_role("heading", name="Register a new patient")).to_be_visible()
     shot(page, "register-empty")
     assert_accessible(page, "register form, empty")
@@ -83,7 +83,7 @@ def test_receptionist_registers_patient_with_coverage(page, live_server, create_
     expect(warning).to_be_visible()
     expect(warning).to_contain_text("Nunes, Zoe")
     expect(warning).to_contain_text("same date of birth")
-    expect(warning.get_by_role("link", name="Open chart")).to_have_attribute(
+    expect(warning.get_by_role("link", name="Open chart", exact=True)).to_have_attribute(
         "href", f"/staff/patients/{existing_id}")
     expect(page).to_have_url(re.compile(r"/staff/patients/new$"))  # still not submitted
     shot(page, "register-live-duplicate-warning")
@@ -98,7 +98,7 @@ def test_receptionist_registers_patient_with_coverage(page, live_server, create_
     page.get_by_label("Mobile phone", exact=True).fill("(312) 555-0199")
     page.get_by_label("Email", exact=True).fill("zoe.nunez@example.org")
     page.get_by_label("Preferred language", exact=True).select_option("es")
-    page.get_by_role("button", name="Register patient").click()
+    page.get_by_role("button", name="Register patient", exact=True).click()
 
     zip_code = page.get_by_label("ZIP code", exact=True)
     expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
@@ -124,7 +124,7 @@ def test_receptionist_registers_patient_with_coverage(page, live_server, create_
 
     # Fixed; the save-time check stops on the likely duplicate.
     zip_code.fill("60611")
-    page.get_by_role("button", name="Register patient").click()
+    page.get_by_role("button", name="Register patient", exact=True).click()
     server_warning = page.locator("main > form #duplicate-warning")
     expect(server_warning).to_be_visible()
     expect(server_warning).to_contain_text("Nunes, Zoe")
@@ -133,7 +133,7 @@ def test_receptionist_registers_patient_with_coverage(page, live_server, create_
     assert_accessible(page, "register form, save-time duplicate warning")
 
     page.get_by_label("I checked the possible matches: this is a new patient", exact=True).check()
-    page.get_by_role("button", name="Register patient").click()
+    page.get_by_role("button", name="Register patient", exact=True).click()
     expect(page).to_have_url(re.compile(r"/staff/patients/\d+$"))
     assert not page.url.endswith(f"/staff/patients/{existing_id}")
     expect(page.get_by_role("status")).to_contain_text(re.compile(r"Registered\. MRN \d{10}\."))
@@ -145,7 +145,7 @@ def test_receptionist_registers_patient_with_coverage(page, live_server, create_
     shot(page, "chart-new")
 
     # Primary insurance with a picture of the card front.
-    page.get_by_role("link", name="Add coverage").click()
+    page.get_by_role("link", name="Add coverage", exact=True).click()
     expect(page.get_by_role("heading", name=re.compile("^Add coverage"))).to_be_visible()
     expect(page.get_by_label("Order", exact=True)).to_have_value("1")
     shot(page, "coverage-form")
@@ -157,7 +157,7 @@ def test_receptionist_registers_patient_with_coverage(page, live_server, create_
     page.get_by_label("Effective date", exact=True).fill("2026-01-01")
     page.get_by_label("Copay ($)", exact=True).fill("25.00")
     page.get_by_label("Card front (photo)", exact=True).set_input_files(card_png(tmp_path))
-    page.get_by_role("button", name="Save coverage").click()
+    page.get_by_role("button", name="Save coverage", exact=True).click()
 
     expect(page.get_by_role("status")).to_have_text("Coverage added.")
     coverage = page.locator(".coverage[data-rank='1']")
@@ -172,7 +172,7 @@ def test_receptionist_registers_patient_with_coverage(page, live_server, create_
 
     # Sign out: back to the login page, and the chart is no longer reachable.
     chart_url = page.url
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     expect(page).to_have_url(re.compile(r"/login$"))
     expect(page.get_by_role("status")).to_have_text("You are signed out.")
     shot(page, "signed-out")
@@ -196,17 +196,17 @@ def test_search_results_and_admin_pages_are_accessible(page, live_server, create
     shot(page, "admin-users")
     assert_accessible(page, "admin users page")
 
-    page.get_by_role("link", name="Find patient").click()
+    page.get_by_role("link", name="Find patient", exact=True).click()
     page.get_by_label("Name, date of birth, phone or MRN", exact=True).fill("nunes")
-    page.get_by_role("button", name="Search").click()
+    page.get_by_role("button", name="Search", exact=True).click()
     expect(page.get_by_role("heading", name="2 matches")).to_be_visible()
-    expect(page.get_by_role("link", name="Nunes, Zara")).to_be_visible()
-    expect(page.get_by_role("link", name="Nunes, Zoe")).to_be_visible()
+    expect(page.get_by_role("link", name="Nunes, Zara", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Nunes, Zoe", exact=True)).to_be_visible()
     shot(page, "search-results")
     assert_accessible(page, "search page with results")
 
-    page.get_by_role("link", name="Admin").click()
-    page.get_by_role("link", name="Audit log").click()
+    page.get_by_role("link", name="Admin", exact=True).click()
+    page.get_by_role("link", name="Audit log", exact=True).click()
     expect(page.get_by_role("cell", name="patient.search", exact=True).first).to_be_visible()
     expect(page.get_by_role("cell", name="auth.login", exact=True).first).to_be_visible()
     shot(page, "admin-audit")

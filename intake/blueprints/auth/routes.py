@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -10,10 +9,11 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_required, login_user, logout_user
 
 from intake.blueprints.auth import bp
-from intake.forms.auth import LoginForm, LogoutForm
+from intake.forms import attach_errors
+from intake.forms.auth import LoginForm, LogoutForm, PasswordForm
 from intake.models.user import Role
-from intake.security import public
-from intake.services import users
+from intake.security import public, roles_required
+from intake.services import FieldErrors, users
 
 HOME = {Role.RECEPTIONIST: "staff.index", Role.BILLING: "staff.index", Role.ADMIN: "admin.index"}
 
@@ -49,10 +49,9 @@ def login() -> Any:
             # 200, not 4xx: the failed-login audit row must be committed.
             return render_template("auth/login.html", form=form)
         session.clear()  # a fresh session at login, nothing carried over
-        users.start_session(user)
+        users.start_session(user, request.remote_addr)
         login_user(user)
         session.permanent = True
-        session["login_at"] = datetime.now(timezone.utc).timestamp()
         return redirect(_safe_next(request.args.get("next")) or url_for("auth.index"))
     return render_template("auth/login.html", form=form), 422 if form.errors else 200
 
@@ -70,3 +69,19 @@ def logout() -> Any:
 
 
 logout.allowed_roles = frozenset(Role)  # type: ignore[attr-defined]
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@roles_required(*Role)
+def change_password() -> Any:
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            users.change_password(current_user._get_current_object(), form.current.data,
+                                  form.new.data)
+        except FieldErrors as exc:
+            attach_errors(form, exc.errors)
+        else:
+            flash("Password changed.", "success")
+            return redirect(url_for("auth.index"))
+    return render_template("auth/password.html", form=form), 422 if form.errors else 200

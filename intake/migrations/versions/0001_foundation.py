@@ -1,8 +1,8 @@
-"""patients, coverages, payers, card images, users, audit
+"""foundation: users, sessions, patients, payers, coverages, card images, audit
 
 Revision ID: 0001_foundation
 Revises: 
-Create Date: 2026-11-23 02:02:17.911240
+Create Date: 2026-11-23 02:11:44.030665
 
 """
 from alembic import op
@@ -75,12 +75,10 @@ def upgrade():
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('role', sa.String(length=20), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('session_token', sa.String(length=64), nullable=False),
     sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
-    sa.UniqueConstraint('session_token', name=op.f('uq_users_session_token')),
     sa.UniqueConstraint('username', name=op.f('uq_users_username'))
     )
     op.create_table('audit_events',
@@ -131,6 +129,20 @@ def upgrade():
     with op.batch_alter_table('coverages', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_coverages_patient_id'), ['patient_id'], unique=False)
 
+    op.create_table('staff_sessions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('remote_addr', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_staff_sessions_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_sessions')),
+    sa.UniqueConstraint('token', name=op.f('uq_staff_sessions_token'))
+    )
+    with op.batch_alter_table('staff_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_staff_sessions_user_id'), ['user_id'], unique=False)
+
     op.create_table('card_images',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('coverage_id', sa.Integer(), nullable=False),
@@ -158,6 +170,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_card_images_coverage_id'))
 
     op.drop_table('card_images')
+    with op.batch_alter_table('staff_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_staff_sessions_user_id'))
+
+    op.drop_table('staff_sessions')
     with op.batch_alter_table('coverages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_coverages_patient_id'))
 

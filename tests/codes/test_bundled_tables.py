@@ -1,0 +1,201 @@
+"""Checks against the bundled tables: ICD-10-CM, HCPCS, modifiers, place of service, CPT."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from intake.codes.engine import CodeEngine, Status
+from intake.codes.systems import System
+
+FY2026 = date(2025, 11, 3)
+IN_2025 = date(2025, 6, 2)
+
+
+def test_icd10cm_file_matches_the_package_counts(engine: CodeEngine) -> None:
+    """simple-icd-10-cm 1.5.0 lists 98,505 entries of which it calls 74,736 leaves.
+
+    Its entries are our codes plus the outline (22 chapters and 297 blocks);
+    its leaves are our billable codes plus 5 blocks named like their only
+    (billable) category, counted twice, and 12 headings without codes.
+    """
+    table = engine.table_for(System.ICD10CM, FY2026)
+    assert table is not None
+    billable = table.kinds.count("B")
+    outline = table.outline
+    kinds = [kind for kind, _ in outline.values()]
+    named_like_a_code = [table.row(i) for i in outline if table.row(i) is not None]
+    billable_named = [row for row in named_like_a_code if row is not None and table.kinds[row] == "B"]
+    assert len(table) + len(outline) == 98_505
+    assert kinds.count("chapter") == 22
+    assert billable == 74_719
+    assert len(billable_named) == 5
+    assert billable + len(billable_named) + kinds.count("heading") == 74_736
+
+
+@pytest.mark.parametrize(
+    ("typed", "code", "status", "billable"),
+    [
+        ("E11.9", "E11.9", Status.VALID, True),
+        ("e119", "E11.9", Status.VALID, True),
+        ("E1165", "E11.65", Status.VALID, True),
+        ("I10", "I10", Status.VALID, True),
+        ("s72001a", "S72.001A", Status.VALID, True),
+        ("E11", "E11", Status.HEADER, False),
+        ("S72.001", "S72.001", Status.HEADER, False),
+        ("E11.99", "E11.99", Status.UNKNOWN, False),
+        ("E08-E13", "E08-E13", Status.BLOCK, False),
+        ("E1.19", "E1.19", Status.MALFORMED, False),
+    ],
+)
+def test_icd10cm(engine: CodeEngine, typed: str, code: str, status: Status, billable: bool) -> None:
+    result = engine.check(typed, None if "." not in typed or status is not Status.MALFORMED else "icd10cm", FY2026)
+    assert (result.code, result.status, result.billable) == (code, status, billable)
+    assert result.valid is (status is Status.VALID)
+    assert result.system is System.ICD10CM
+
+
+def test_icd10cm_header_offers_billable_children(engine: CodeEngine) -> None:
+    result = engine.check("E11", date_of_service=FY2026)
+    assert result.children_total == 87
+    offered = [c.code for c in result.children]
+    assert len(offered) == 50
+    assert {"E11.9", "E11.65"} <= set(offered[:10])
+    assert all(code.startswith("E11.") for code in offered)
+    assert "87 billable codes" in result.reason
+
+
+def test_icd10cm_unknown_names_the_nearest_code(engine: CodeEngine) -> None:
+    assert "nearest existing code: E11.9" in engine.check("E11.99", date_of_service=FY2026).reason
+
+
+@pytest.mark.parametrize(
+    ("day", "status"),
+    [
+        (date(2025, 9, 30), Status.NO_TABLE),
+        (date(2025, 10, 1), Status.VALID),
+        (date(2026, 9, 30), Status.VALID),
+        (date(2026, 10, 1), Status.NO_TABLE),
+    ],
+)
+def test_icd10cm_fiscal_year_edges(engine: CodeEngine, day: date, status: Status) -> None:
+    result = engine.check("E11.9", date_of_service=day)
+    assert result.status is status
+    assert result.display == "Type 2 diabetes mellitus without complications"
+
+
+def test_no_table_names_the_import_command(engine: CodeEngine) -> None:
+    result = engine.check("E11.9", date_of_service=date(2026, 11, 2))
+    assert not result.valid
+    assert "no ICD-10-CM table is loaded for 2026-11-02" in result.reason
+    assert "intake codes import icd10cm FILE" in result.reason
+
+
+@pytest.mark.parametrize(
+    ("typed", "day", "status"),
+    [
+        ("G0438", IN_2025, Status.VALID),
+        ("j1030", IN_2025, Status.VALID),
+        ("G0505", IN_2025, Status.TERMINATED),
+        ("G9999", IN_2025, Status.UNKNOWN),
+        ("G0438", date(2024, 12, 31), Status.NO_TABLE),
+        ("G0438", date(2026, 1, 1), Status.NO_TABLE),
+    ],
+)
+def test_hcpcs(engine: CodeEngine, typed: str, day: date, status: Status) -> None:
+    result = engine.check(typed, "hcpcs", day)
+    assert result.status is status
+    assert result.valid is (status is Status.VALID)
+
+
+def test_hcpcs_malformed(engine: CodeEngine) -> None:
+    result = engine.check("G04381", "hcpcs", IN_2025)
+    assert result.status is Status.MALFORMED
+    assert "a letter followed by 4 digits" in result.reason
+
+
+def test_hcpcs_terminated_reason_gives_last_day(engine: CodeEngine) -> None:
+    assert "2017-12-31 was the last day" in engine.check("G0505", "hcpcs", IN_2025).reason
+
+
+def test_hcpcs_shape_resolves_to_the_system_that_knows_it(engine: CodeEngine) -> None:
+    """Letter + 4 digits is HCPCS or dotless ICD-10-CM: the engine looks in both."""
+    assert engine.check("J1030", date_of_service=date(2025, 11, 3)).system is System.HCPCS
+    assert engine.check("E1165", date_of_service=date(2025, 11, 3)).system is System.ICD10CM
+    unknown = engine.check("A0425", date_of_service=date(2025, 11, 3))
+    assert unknown.status is Status.UNKNOWN
+    assert "HCPCS" in unknown.reason and "ICD-10-CM" in unknown.reason
+
+
+@pytest.mark.parametrize(
+    ("typed", "system", "status", "display"),
+    [
+        ("25", None, Status.VALID, "CPT modifier (AMA descriptor not bundled)"),
+        ("-59", None, Status.VALID, "CPT modifier (AMA descriptor not bundled)"),
+        ("xu", None, Status.VALID, "Unusual non-overlapping service"),
+        ("LT", "modifier", Status.VALID, "Left side"),
+        ("ZZ", None, Status.UNKNOWN, ""),
+        ("11", "pos", Status.VALID, "Office"),
+        ("2", "pos", Status.VALID, "Telehealth Provided Other than in Patient's Home"),
+        ("28", "pos", Status.UNKNOWN, ""),
+        ("1A", "pos", Status.MALFORMED, ""),
+    ],
+)
+def test_modifiers_and_places_of_service(
+    engine: CodeEngine, typed: str, system: str | None, status: Status, display: str
+) -> None:
+    result = engine.check(typed, system, IN_2025)
+    assert result.status is status
+    assert result.display.startswith(display)
+
+
+def test_modifier_dates(engine: CodeEngine) -> None:
+    assert engine.check("JZ", "modifier", IN_2025).valid
+    assert engine.check("XE", "modifier", IN_2025).valid
+
+
+def test_place_of_service_dates(engine: CodeEngine) -> None:
+    assert engine.check("27", "pos", date(2023, 9, 30)).status is Status.NOT_YET_EFFECTIVE
+    assert engine.check("27", "pos", date(2023, 10, 1)).valid
+    assert "takes effect on 2023-10-01" in engine.check("27", "pos", date(2023, 9, 30)).reason
+
+
+@pytest.mark.parametrize("typed", ["99213", "3008F", "0591T", "0001A"])
+def test_cpt_without_a_table_is_format_valid_but_not_verified(engine: CodeEngine, typed: str) -> None:
+    result = engine.check(typed, date_of_service=IN_2025)
+    assert result.system is System.CPT
+    assert result.status is Status.UNVERIFIED
+    assert (result.valid, result.verified, result.billable) == (True, False, None)
+    assert result.reason.startswith("format valid, not verified against a CPT table")
+
+
+@pytest.mark.parametrize("typed", ["9921", "992134", "9921X"])
+def test_cpt_malformed(engine: CodeEngine, typed: str) -> None:
+    assert engine.check(typed, "cpt", IN_2025).status is Status.MALFORMED
+
+
+def test_unrecognisable_input(engine: CodeEngine) -> None:
+    result = engine.check("hello!", date_of_service=IN_2025)
+    assert (result.status, result.system, result.valid) == (Status.MALFORMED, None, False)
+
+
+def test_unknown_system_name_is_rejected(engine: CodeEngine) -> None:
+    with pytest.raises(ValueError):
+        engine.check("E11.9", "icd9")
+
+
+def test_check_results_are_memoised_and_immutable(engine: CodeEngine) -> None:
+    first = engine.check("E11.9", date_of_service=FY2026)
+    assert engine.check("E11.9", date_of_service=FY2026) is first
+    with pytest.raises(AttributeError):
+        first.valid = False  # type: ignore[misc]
+
+
+def test_tables_lists_every_bundled_table(engine: CodeEngine) -> None:
+    infos = {i.name: i for i in engine.tables()}
+    assert set(infos) == {"icd10cm-fy2026", "hcpcs-2025", "modifiers-2025", "pos"}
+    icd = infos["icd10cm-fy2026"]
+    assert (icd.effective_from, icd.effective_to, icd.count) == (date(2025, 10, 1), date(2026, 9, 30), 98_186)
+    assert infos["pos"].date_range == "open to open"
+    assert all(i.origin == "bundled" for i in infos.values())
