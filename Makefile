@@ -35,6 +35,7 @@ test-postgres: $(VENV)/.test-installed browser-deps
 	INTAKE_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.test-installed
+	$(BIN)/pip install -q -e ".[postgres,test,build]"
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:

@@ -13,6 +13,7 @@ from flask import current_app, g
 from flask.cli import FlaskGroup, with_appcontext
 
 from intake import create_app
+from intake.codes.cli import codes_cli
 from intake.extensions import db
 from intake.models.user import Role
 from intake.services import FieldErrors
@@ -126,13 +127,4 @@ def demo_command(count: int, seed: int | None) -> None:
     click.echo(f"Added {count} synthetic patients.")
 
 
-def _register_optional_groups() -> None:
-    """Command groups that live beside their subsystem."""
-    try:
-        from intake.codes.cli import codes_cli
-    except ImportError:  # the code-table engine is not installed in this tree
-        return
-    cli.add_command(codes_cli, "codes")
-
-
-_register_optional_groups()
+cli.add_command(codes_cli, "codes")

@@ -155,7 +155,9 @@ class CodeEngine:
         self._infos = sorted(infos, key=_priority)
         self._loaded: dict[Path | None, CodeTable] = {}
         self._lock = threading.Lock()
-        self._memo: dict[tuple[str, str | None, date], CheckResult] = {}
+        # day -> system -> typed code -> result; nested so a hit builds no tuple key.
+        self._memo: dict[date, dict[System | str | None, dict[str, CheckResult]]] = {}
+        self._memo_size = 0
         self._today = _Today()
 
     @classmethod
@@ -208,13 +210,18 @@ class CodeEngine:
         bounded memo (the front desk checks the same few hundred codes all day).
         """
         day = date_of_service or self._today()
-        key = (code, system, day)
-        result = self._memo.get(key)
-        if result is None:
-            result = self._check(code, System(system) if system else None, day)
-            if len(self._memo) >= _MEMO_MAX:
-                self._memo.clear()
-            self._memo[key] = result
+        try:
+            return self._memo[day][system][code]
+        except KeyError:
+            return self._remember(code, system, day)
+
+    def _remember(self, code: str, system: System | str | None, day: date) -> CheckResult:
+        result = self._check(code, System(system) if system else None, day)
+        if self._memo_size >= _MEMO_MAX:
+            self._memo.clear()
+            self._memo_size = 0
+        self._memo.setdefault(day, {}).setdefault(system, {})[code] = result
+        self._memo_size += 1
         return result
 
     def _check(self, raw: str, system: System | None, day: date) -> CheckResult:

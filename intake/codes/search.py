@@ -26,7 +26,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import groupby
+from itertools import groupby, islice
 
 INDEX_VERSION = "1"
 
@@ -34,6 +34,8 @@ _WORD = re.compile(r"[a-z0-9]+")
 # Words too common to narrow a search; queries ignore them too.
 STOPWORDS = frozenset("a an and as at by for from in into of on or the to".split())
 _BIG = "\U0010ffff"
+_BATCH = 64  # candidates confirmed together
+_WINDOW_WORDS = 64  # prefixes matching more words are confirmed row by row
 
 
 def words(text: str) -> list[str]:
@@ -125,21 +127,40 @@ class SearchIndex:
     def rows(self, prefixes: Sequence[str], accept: Callable[[int, Sequence[str]], bool], limit: int) -> list[int]:
         """Best ``limit`` rows whose words start with every prefix.
 
-        The rarest prefix drives the walk; ``accept(row, other_prefixes)``
-        confirms the remaining prefixes (and anything else, such as dates)
-        for each candidate, so candidates are confirmed only until ``limit``
-        rows are found.
+        The rarest prefix drives a walk in rank order, a batch at a time.
+        Each other prefix is confirmed from its own postings, cut by bisection
+        to the batch's rank window, so only a few postings are touched; a
+        prefix matching very many words (``c``) is left to ``accept(row,
+        unconfirmed_prefixes)``, which also applies filters such as dates.
         """
         if not prefixes or limit <= 0:
             return []
-        ranges = [self.word_range(p) for p in prefixes]
-        driver = min(range(len(prefixes)), key=lambda i: self._postings_count(ranges[i]))
-        others = [p for i, p in enumerate(prefixes) if i != driver]
+        ranges = {p: self.word_range(p) for p in prefixes}
+        driver = min(ranges, key=lambda p: self._postings_count(ranges[p]))
+        others = [ranges[p] for p in ranges if p != driver and ranges[p][1] - ranges[p][0] <= _WINDOW_WORDS]
+        unconfirmed = [p for p in ranges if p != driver and ranges[p][1] - ranges[p][0] > _WINDOW_WORDS]
         found: list[int] = []
-        for rank in self._ranks(ranges[driver]):
-            row = self.by_rank[rank]
-            if accept(row, others):
-                found.append(row)
-                if len(found) == limit:
-                    break
+        ranks = self._ranks(ranges[driver])
+        while len(found) < limit:
+            batch = list(islice(ranks, _BATCH))
+            if not batch:
+                break
+            windows = [self._window(r, batch[0], batch[-1] + 1) for r in others]
+            for rank in batch:
+                if all(rank in window for window in windows):
+                    row = self.by_rank[rank]
+                    if accept(row, unconfirmed):
+                        found.append(row)
+                        if len(found) == limit:
+                            break
         return found
+
+    def _window(self, word_range: tuple[int, int], low: int, high: int) -> set[int]:
+        """Ranks in ``[low, high)`` of rows holding a word of the range."""
+        window: set[int] = set()
+        postings, offsets = self.postings, self.offsets
+        for word in range(*word_range):
+            start, end = offsets[word], offsets[word + 1]
+            first = bisect_left(postings, low, start, end)
+            window.update(postings[first : bisect_left(postings, high, first, end)])
+        return window

@@ -282,16 +282,16 @@ def _open_text(path: Path) -> IO[str]:
     return open(path, encoding="utf-8", newline="\n")
 
 
-def _read_meta(lines: Iterable[str], path: Path) -> dict[str, str]:
-    """Read the header up to ``#rows``; the iterator is left on the first row."""
+def _read_meta(lines: Iterable[str], path: Path) -> tuple[dict[str, str], int]:
+    """Read the header up to ``#rows``: (fields, lines read); the iterator is left on the first row."""
     lines = iter(lines)
     if next(lines, "").rstrip("\n") != MAGIC:
         raise TableFormatError(f"{path.name}: not an intake code table (first line must be {MAGIC!r})")
     meta: dict[str, str] = {}
-    for line in lines:
+    for number, line in enumerate(lines, start=2):
         line = line.rstrip("\n")
         if line == "#rows":
-            return meta
+            return meta, number
         if line.startswith("##") or not line:
             continue
         key, _, value = line[1:].partition(" ")
@@ -328,7 +328,7 @@ def read_info(path: Path, origin: Origin) -> TableInfo:
     their rows are counted.
     """
     with _open_text(path) as f:
-        meta = _read_meta(f, path)
+        meta, _ = _read_meta(f, path)
         if "count" not in meta:
             rows = takewhile(lambda line: not line.startswith("#") or line.startswith("##"), f)
             meta["count"] = str(sum(1 for line in rows if line.strip() and not line.startswith("##")))
@@ -384,9 +384,10 @@ def _raise_bad_row(lines: list[str], first_number: int, path: Path) -> None:
 def read_table(path: Path, origin: Origin) -> CodeTable:
     """Load a whole table file, building the search index if it is absent or stale."""
     with _open_text(path) as f:
-        info = _info_from_meta(_read_meta(f, path), path, origin)
+        meta, number = _read_meta(f, path)
+        info = _info_from_meta(meta, path, origin)
         found = _Sections()
-        section, number = "#rows", 0
+        section = "#rows"
         for chunk in iter(lambda: f.readlines(_CHUNK), []):
             text = "".join(chunk)
             if section == "#rows" and _plain_rows(text):

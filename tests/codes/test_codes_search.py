@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date
 
 import pytest
@@ -11,7 +12,9 @@ from hypothesis import strategies as st
 from intake.codes.engine import CodeEngine
 from intake.codes.search import SearchIndex, words
 from intake.codes.systems import System
-from tests.codes.conftest import NaiveSearch
+from intake.codes.table import CodeTable
+
+NaiveSearch = Callable[[CodeTable, Sequence[str], int, int], list[int]]
 
 FY2026 = date(2025, 11, 3)
 
