@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
+    # Imported here so `intake.codes` (no Flask) loads without Flask.
+    from flask import Flask
+
     app = Flask(
         __name__,
         instance_path=os.environ.get("INTAKE_INSTANCE_PATH") or str(ROOT / "instance"),

@@ -28,6 +28,8 @@ class Defaults:
     INTAKE_DEFAULT_REGION = "US"
     INTAKE_DUPLICATE_THRESHOLD = 60
     INTAKE_SEARCH_LIMIT = 50
+    INTAKE_TIMEZONE = "America/New_York"  # the practice's clock for "today"
+    INTAKE_BOARD_REFRESH_SECONDS = 30
 
 
 def _coerce(value: str) -> Any:

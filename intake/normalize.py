@@ -74,3 +74,28 @@ def is_valid_mbi(value: str) -> bool:
 
 def is_valid_zip(value: str) -> bool:
     return bool(_ZIP.match(value))
+
+
+def luhn_check_digit(digits: str) -> str:
+    """The Luhn digit to append to `digits`."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch)
+        if i % 2 == 0:
+            n *= 2
+            if n > 9:
+                n -= 9
+        total += n
+    return str((10 - total % 10) % 10)
+
+
+def is_valid_npi(value: str) -> bool:
+    """National Provider Identifier: 10 digits whose last is the Luhn check
+    digit of the first nine behind the card-issuer prefix 80840."""
+    value = (value or "").strip()
+    return (len(value) == 10 and value.isdigit()
+            and luhn_check_digit("80840" + value[:9]) == value[9])
+
+
+def is_valid_ein(value: str) -> bool:
+    return bool(re.fullmatch(r"\d{2}-?\d{7}", (value or "").strip()))

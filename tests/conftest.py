@@ -197,6 +197,50 @@ def create_coverage(app: Flask) -> Callable[..., int]:
     return factory
 
 
+VALID_NPI = "1234567893"  # the CMS documentation example
+# Inside every bundled table: ICD-10-CM FY2026 and HCPCS/modifiers 2025.
+FY2026_DAY = date(2025, 11, 14)
+
+
+@pytest.fixture
+def create_provider(app: Flask) -> Callable[..., int]:
+    from intake.services import practice
+
+    def factory(npi: str = VALID_NPI, **overrides: Any) -> int:
+        data = {"family_name": "Hartley", "given_name": "Jane", "credentials": "MD", "npi": npi,
+                "taxonomy": "207Q00000X", "active": True, **overrides}
+        with app.app_context():
+            provider = practice.save_provider(None, data)
+            db.session.commit()
+            return provider.id
+    return factory
+
+
+@pytest.fixture
+def create_visit(app: Flask, create_provider: Callable[..., int]) -> Callable[..., int]:
+    from intake.models import Patient
+    from intake.services import visits
+
+    def factory(patient_id: int, day: date | None = None, provider_id: int | None = None,
+                **overrides: Any) -> int:
+        with app.app_context():
+            from intake.services.clock import today
+            pid = provider_id or _provider_id(app) or create_provider()
+            data = {"provider_id": pid, "date_of_service": day or today(),
+                    "place_of_service": "11", "reason": "Follow-up", **overrides}
+            visit = visits.create_visit(db.session.get(Patient, patient_id), data)
+            db.session.commit()
+            return visit.id
+    return factory
+
+
+def _provider_id(app: Flask) -> int | None:
+    from intake.models import Provider
+
+    with app.app_context():
+        return db.session.execute(db.select(Provider.id).order_by(Provider.id)).scalars().first()
+
+
 # ---- clients per role ------------------------------------------------------
 
 def login(client: FlaskClient, username: str, password: str = TEST_PASSWORD) -> Any:

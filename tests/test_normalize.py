@@ -48,11 +48,19 @@ def test_query_classification():
 
 
 def test_mrn_check_digit():
-    from intake.services.patients import _luhn_digit
+    from intake.normalize import luhn_check_digit
 
     body = "123456789"
-    assert is_valid_mrn(body + _luhn_digit(body))
-    assert not is_valid_mrn(body + str((int(_luhn_digit(body)) + 1) % 10))
+    assert is_valid_mrn(body + luhn_check_digit(body))
+    assert not is_valid_mrn(body + str((int(luhn_check_digit(body)) + 1) % 10))
+
+
+@pytest.mark.parametrize("npi, ok", [("1234567893", True), ("1245319599", True),
+                                     ("1234567890", False), ("123456789", False), ("", False)])
+def test_npi_luhn_over_80840(npi, ok):
+    from intake.normalize import is_valid_npi
+
+    assert is_valid_npi(npi) is ok
 
 
 @given(st.text())

@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from tests.conftest import FY2026_DAY
+
 ROLES = ("anonymous", "receptionist", "billing", "admin")
 IGNORED_ENDPOINTS = {"static", "bootstrap.static"}
 
@@ -22,9 +24,7 @@ def test_every_route_declares_its_roles(app):
     assert missing == []
 
 
-def _url(rule, patient_id, coverage_id, card_id, user_id):
-    values = {"patient_id": patient_id, "coverage_id": coverage_id, "card_id": card_id,
-              "user_id": user_id, "payer_id": 1, "direction": "up"}
+def _url(rule, values):
     path = rule.rule
     for name in rule.arguments:
         path = re.sub(rf"<(?:\w+:)?{name}>", str(values[name]), path)
@@ -32,7 +32,8 @@ def _url(rule, patient_id, coverage_id, card_id, user_id):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_role_matrix(app, role, client_as, create_patient, create_coverage, create_user):
+def test_role_matrix(app, role, client_as, create_patient, create_coverage, create_user,
+                     create_visit, create_provider):
     from io import BytesIO
 
     from PIL import Image
@@ -52,6 +53,24 @@ def test_role_matrix(app, role, client_as, create_patient, create_coverage, crea
         db.session.commit()
         card_id = card.id
     user_id, _ = create_user("billing")
+    provider_id = create_provider()
+    visit_id = create_visit(patient_id, day=FY2026_DAY, provider_id=provider_id)
+    with app.app_context():
+        from intake.models import Patient, Visit
+        from intake.services import charges, payments, practice
+
+        visit = db.session.get(Visit, visit_id)
+        diagnosis = charges.add_diagnosis(visit, "E11.9")
+        practice.save_fee("99213", 12000, "Office visit, established")
+        line = charges.save_line(visit, {"code": "99213", "pointers": [1], "units": 1})
+        payment = payments.record_payment(db.session.get(Patient, patient_id), {
+            "kind": "copay", "method": "cash", "amount_cents": 2500}, visit=visit,
+            received_by_id=user_id)
+        db.session.commit()
+        values = {"patient_id": patient_id, "coverage_id": coverage_id, "card_id": card_id,
+                  "user_id": user_id, "payer_id": 1, "direction": "up", "visit_id": visit_id,
+                  "provider_id": provider_id, "diagnosis_id": diagnosis.id, "action": "up",
+                  "line_id": line.id, "payment_id": payment.id, "fee_id": 1}
     client = app.test_client() if role == "anonymous" else client_as(role)
 
     checked = 0
@@ -60,7 +79,7 @@ def test_role_matrix(app, role, client_as, create_patient, create_coverage, crea
         if rule.endpoint == "auth.logout":
             continue  # signs the client out; covered in test_auth
         method = "GET" if "GET" in rule.methods else "POST"
-        url = _url(rule, patient_id, coverage_id, card_id, user_id)
+        url = _url(rule, values)
         response = client.open(url, method=method)
         response.close()  # file responses (card images) hold the file open
         checked += 1

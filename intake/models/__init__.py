@@ -3,6 +3,12 @@
 from intake.models.audit import AuditEvent
 from intake.models.coverage import CardImage, Coverage, Payer
 from intake.models.patient import Patient
+from intake.models.payment import Payment
+from intake.models.practice import Fee, Practice, Provider
 from intake.models.user import StaffSession, User
+from intake.models.visit import ChargeLine, Visit, VisitDiagnosis, VisitEvent
 
-__all__ = ["AuditEvent", "CardImage", "Coverage", "Patient", "Payer", "StaffSession", "User"]
+__all__ = [
+    "AuditEvent", "CardImage", "ChargeLine", "Coverage", "Fee", "Patient", "Payer", "Payment",
+    "Practice", "Provider", "StaffSession", "User", "Visit", "VisitDiagnosis", "VisitEvent",
+]

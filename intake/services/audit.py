@@ -19,6 +19,11 @@ def _actor() -> tuple[int | None, str, str | None]:
     return None, "system", None
 
 
+def current_user_id() -> int | None:
+    """The signed-in staff member, for who-did-it columns."""
+    return _actor()[0]
+
+
 def record(
     action: str,
     *,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from intake.extensions import db
 from intake.models import Coverage, Patient
-from intake.normalize import address_key, clean_text, name_key, parse_phone
+from intake.normalize import address_key, clean_text, luhn_check_digit, name_key, parse_phone
 from intake.services import NotFound, audit, duplicates
 
 # The demographic fields a form may set; everything else is derived.
@@ -36,21 +36,9 @@ class PossibleDuplicates(Exception):
         self.candidates = candidates
 
 
-def _luhn_digit(digits: str) -> str:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        n = int(ch)
-        if i % 2 == 0:
-            n *= 2
-            if n > 9:
-                n -= 9
-        total += n
-    return str((10 - total % 10) % 10)
-
-
 def is_valid_mrn(value: str) -> bool:
     return (len(value) == MRN_LENGTH and value.isdigit()
-            and _luhn_digit(value[:-1]) == value[-1])
+            and luhn_check_digit(value[:-1]) == value[-1])
 
 
 def new_mrn() -> str:
@@ -58,7 +46,7 @@ def new_mrn() -> str:
     catches a mistyped digit; the unique constraint backs the existence check."""
     while True:
         body = str(secrets.randbelow(9 * 10 ** (MRN_LENGTH - 2)) + 10 ** (MRN_LENGTH - 2))
-        mrn = body + _luhn_digit(body)
+        mrn = body + luhn_check_digit(body)
         if not db.session.execute(db.select(Patient.id).filter_by(mrn=mrn)).first():
             return mrn
 

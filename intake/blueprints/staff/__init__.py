@@ -3,3 +3,4 @@ from flask import Blueprint
 bp = Blueprint("staff", __name__)
 
 from intake.blueprints.staff import routes  # noqa: E402,F401
+from intake.blueprints.staff import desk  # noqa: E402,F401

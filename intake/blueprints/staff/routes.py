@@ -15,7 +15,7 @@ from intake.forms.admin import ToggleForm
 from intake.forms.patient import DuplicateProbeForm, PatientForm, SearchForm
 from intake.models.user import Role
 from intake.security import roles_required
-from intake.services import FieldErrors, NotFound, coverages, duplicates, patients
+from intake.services import FieldErrors, NotFound, coverages, duplicates, patients, visits
 
 DESK = (Role.RECEPTIONIST, Role.ADMIN)
 READ = (Role.RECEPTIONIST, Role.BILLING, Role.ADMIN)
@@ -90,12 +90,19 @@ def duplicate_check() -> Any:
     return render_template("staff/_duplicates.html", candidates=found, live=True)
 
 
+def _chart_page(chart: Any, status: int = 200, **forms: Any) -> Any:
+    """The chart, with the forms of its coverage panels (one may carry errors)."""
+    context = {"action_form": ToggleForm(), "card_form": CardForm(),
+               "end_form": EndCoverageForm(), **forms}
+    return render_template("staff/patient.html", patient=chart,
+                           visits=visits.visits_for_patient(chart.id),
+                           visit_labels=visits.STATE_LABELS, **context), status
+
+
 @bp.route("/patients/<int:patient_id>")
 @roles_required(*READ)
 def patient(patient_id: int) -> Any:
-    chart = _patient(patient_id)
-    return render_template("staff/patient.html", patient=chart, action_form=ToggleForm(),
-                           card_form=CardForm(), end_form=EndCoverageForm())
+    return _chart_page(_patient(patient_id))
 
 
 @bp.route("/patients/<int:patient_id>/edit", methods=["GET", "POST"])
@@ -194,8 +201,7 @@ def end_coverage(patient_id: int, coverage_id: int) -> Any:
         else:
             flash("Coverage ended.", "success")
             return redirect(url_for("staff.patient", patient_id=chart.id))
-    return render_template("staff/patient.html", patient=chart, action_form=ToggleForm(),
-                           card_form=CardForm(), end_form=form, end_target=coverage.id), 422
+    return _chart_page(chart, 422, end_form=form, end_target=coverage.id)
 
 
 @bp.route("/patients/<int:patient_id>/coverages/<int:coverage_id>/move/<direction>",
@@ -229,9 +235,7 @@ def upload_card(patient_id: int, coverage_id: int) -> Any:
         else:
             flash("Card picture saved.", "success")
             return redirect(url_for("staff.patient", patient_id=chart.id))
-    return render_template("staff/patient.html", patient=chart, action_form=ToggleForm(),
-                           card_form=form, end_form=EndCoverageForm(),
-                           card_target=coverage.id), 422
+    return _chart_page(chart, 422, card_form=form, card_target=coverage.id)
 
 
 @bp.route("/patients/<int:patient_id>/cards/<int:card_id>")

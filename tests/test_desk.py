@@ -1,0 +1,392 @@
+"""Front desk: visits and the board, charges, payments, close of day."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from intake.extensions import db
+from intake.models import ChargeLine, Patient, Payment, Visit, VisitEvent
+from intake.services import FieldErrors, charges, payments, practice, visits
+from tests.conftest import FY2026_DAY
+
+
+@pytest.fixture
+def seen(app, create_patient, create_visit):
+    """A patient with a visit inside the bundled code tables' dates."""
+    pid = create_patient()
+    return pid, create_visit(pid, day=FY2026_DAY)
+
+
+def _visit(vid):
+    return db.session.get(Visit, vid)
+
+
+# ---- state machine -----------------------------------------------------------
+
+def test_a_visit_moves_through_the_day(app, desk, create_patient, create_visit):
+    pid = create_patient()
+    vid = create_visit(pid)
+    for to_state, extra in (("arrived", {}),
+                            ("checked_in", {"demographics_reviewed": "y", "insurance_reviewed": "y"}),
+                            ("with_provider", {}), ("checked_out", {})):
+        response = desk.post(f"/staff/visits/{vid}/move", data={"to_state": to_state, **extra})
+        assert response.status_code == 302, to_state
+    with app.app_context():
+        visit = _visit(vid)
+        assert visit.state == "checked_out"
+        assert visit.arrived_at <= visit.checked_in_at <= visit.roomed_at <= visit.checked_out_at
+        assert visit.demographics_reviewed_at and visit.insurance_reviewed_at
+        events = db.session.execute(db.select(VisitEvent).filter_by(visit_id=vid)
+                                    .order_by(VisitEvent.id)).scalars().all()
+        assert [e.to_state for e in events] == ["scheduled", "arrived", "checked_in",
+                                                "with_provider", "checked_out"]
+        assert all(e.user_id for e in events[1:])
+
+
+def test_check_in_needs_the_reviews(app, desk, create_patient, create_visit):
+    pid = create_patient()
+    vid = create_visit(pid)
+    desk.post(f"/staff/visits/{vid}/move", data={"to_state": "arrived"})
+    response = desk.post(f"/staff/visits/{vid}/move", data={"to_state": "checked_in",
+                                                            "insurance_reviewed": "y"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Confirm the patient&#39;s details were reviewed today." in page
+    with app.app_context():
+        assert _visit(vid).state == "arrived"
+
+
+@pytest.mark.parametrize("start, to_state", [
+    ("scheduled", "checked_out"), ("scheduled", "with_provider"), ("checked_out", "arrived"),
+    ("cancelled", "arrived"), ("arrived", "no_show"), ("scheduled", "nonsense"),
+])
+def test_moves_that_make_no_sense_are_refused(app, create_patient, create_visit, start, to_state):
+    pid = create_patient()
+    vid = create_visit(pid)
+    with app.app_context():
+        visit = _visit(vid)
+        visit.state = start
+        db.session.commit()
+        with pytest.raises(FieldErrors) as err:
+            visits.move(visit, to_state)
+        assert "cannot be moved" in err.value.errors["state"][0]
+
+
+def test_stale_board_is_told_not_overwritten(app, desk, create_patient, create_visit):
+    pid = create_patient()
+    vid = create_visit(pid)
+    with app.app_context():
+        version = _visit(vid).version
+    desk.post(f"/staff/visits/{vid}/move", data={"to_state": "arrived", "version": version})
+    response = desk.post(f"/staff/visits/{vid}/move",
+                         data={"to_state": "cancelled", "version": version}, follow_redirects=True)
+    assert "Someone else changed this visit" in response.get_data(as_text=True)
+    with app.app_context():
+        assert _visit(vid).state == "arrived"
+
+
+def test_only_todays_visits_arrive(app, create_patient, create_visit):
+    pid = create_patient()
+    vid = create_visit(pid, day=date.today() + timedelta(days=3))
+    with app.app_context(), pytest.raises(FieldErrors):
+        visits.move(_visit(vid), "arrived")
+
+
+def test_board_groups_by_state_with_waiting_time(app, desk, create_patient, create_visit):
+    a = create_patient()
+    b = create_patient(family_name="Okafor", given_name="Ada", phone_mobile="+13125550177")
+    va, vb = create_visit(a), create_visit(b)
+    desk.post(f"/staff/visits/{va}/move", data={"to_state": "arrived"})
+    with app.app_context():
+        visit = _visit(va)
+        visit.arrived_at -= timedelta(minutes=42)
+        db.session.commit()
+    page = desk.get("/staff/board").get_data(as_text=True)
+    assert "42 min" in page
+    assert page.index("Arrived") < page.index("Scheduled")
+    assert "Okafor, Ada" in page and 'http-equiv="refresh"' in page
+    assert vb
+
+
+# ---- charges -------------------------------------------------------------------
+
+def test_diagnoses_checked_for_the_date_of_service(app, seen):
+    _, vid = seen
+    with app.app_context():
+        visit = _visit(vid)
+        assert charges.add_diagnosis(visit, "e119").code == "E11.9"
+        with pytest.raises(FieldErrors) as header:
+            charges.add_diagnosis(visit, "E11")
+        assert "E11.9" in header.value.errors["code"][0] or "E11." in header.value.errors["code"][0]
+        with pytest.raises(FieldErrors):
+            charges.add_diagnosis(visit, "E11.9")  # already there
+        with pytest.raises(FieldErrors):
+            charges.add_diagnosis(visit, "ZZZ.99")
+
+
+def test_a_date_with_no_table_is_explained_not_passed(app, create_patient, create_visit):
+    pid = create_patient()
+    vid = create_visit(pid, day=date(2031, 3, 3))
+    with app.app_context(), pytest.raises(FieldErrors) as err:
+        charges.add_diagnosis(_visit(vid), "E11.9")
+    assert "intake codes import icd10cm" in err.value.errors["code"][0]
+
+
+def test_twelve_diagnoses_at_most(app, seen):
+    _, vid = seen
+    codes = ["E11.9", "I10", "E78.5", "J45.909", "M54.50", "R51.9", "Z00.00", "K21.9",
+             "F41.1", "E66.9", "N39.0", "R05.9"]
+    with app.app_context():
+        visit = _visit(vid)
+        for code in codes:
+            charges.add_diagnosis(visit, code)
+        with pytest.raises(FieldErrors) as err:
+            charges.add_diagnosis(visit, "G43.909")
+        assert "at most 12" in err.value.errors["code"][0]
+
+
+def test_lines_with_fee_schedule_modifiers_and_pointers(app, seen):
+    _, vid = seen
+    with app.app_context():
+        visit = _visit(vid)
+        charges.add_diagnosis(visit, "E11.9")
+        charges.add_diagnosis(visit, "I10")
+        practice.save_fee("99214", 16500, "Office visit, est., moderate")
+        line = charges.save_line(visit, {"code": "99214", "modifiers": ["25"], "units": 1,
+                                         "pointers": [2, 1]})
+        assert line.unit_price_cents == 16500 and line.modifiers == ["25"]
+        assert [p.code for p in line.pointers] == ["I10", "E11.9"]
+        assert line.verified is False  # no CPT table: format only
+        flu = charges.save_line(visit, {"code": "g0008", "pointers": [1], "units": 1,
+                                        "unit_price_cents": 3000})
+        assert flu.code == "G0008" and flu.verified is True
+        assert visit.total_cents == 19500
+        db.session.commit()
+
+
+@pytest.mark.parametrize("data, field, message", [
+    ({"code": "99214", "pointers": [3]}, "pointers", "no diagnosis 3"),
+    ({"code": "99214", "pointers": []}, "pointers", "at least one diagnosis"),
+    ({"code": "99214", "pointers": [1, 1]}, "pointers", "repeated"),
+    ({"code": "99214", "pointers": [1, 2, 3, 4, 5]}, "pointers", "At most 4"),
+    ({"code": "99214", "pointers": [1], "modifiers": ["ZZ"]}, "modifiers", "ZZ"),
+    ({"code": "9921", "pointers": [1]}, "code", ""),
+    ({"code": "99214", "pointers": [1]}, "amount", "no fee for 99214"),
+])
+def test_bad_lines_are_refused_in_words(app, seen, data, field, message):
+    _, vid = seen
+    with app.app_context():
+        visit = _visit(vid)
+        charges.add_diagnosis(visit, "E11.9")
+        charges.add_diagnosis(visit, "I10")
+        with pytest.raises(FieldErrors) as err:
+            charges.save_line(visit, data)
+        assert field in err.value.errors
+        assert message in " ".join(err.value.errors[field])
+
+
+def test_reordering_diagnoses_keeps_pointers_on_the_same_diagnosis(app, seen):
+    _, vid = seen
+    with app.app_context():
+        visit = _visit(vid)
+        for code in ("E11.9", "I10", "E78.5"):
+            charges.add_diagnosis(visit, code)
+        line = charges.save_line(visit, {"code": "99213", "pointers": [3],
+                                         "unit_price_cents": 9000})
+        third = visit.diagnoses[2]
+        charges.move_diagnosis(visit, third.id, -1)
+        charges.move_diagnosis(visit, third.id, -1)
+        db.session.commit()
+        db.session.expire_all()
+        visit = _visit(vid)
+        assert [d.code for d in visit.diagnoses] == ["E78.5", "E11.9", "I10"]
+        assert [d.sequence for d in visit.diagnoses] == [1, 2, 3]
+        assert db.session.get(ChargeLine, line.id).pointer1.code == "E78.5"
+        with pytest.raises(FieldErrors) as err:
+            charges.remove_diagnosis(visit, visit.diagnoses[0].id)
+        assert "Line 1 points to E78.5" in err.value.errors["code"][0]
+        charges.remove_diagnosis(visit, visit.diagnoses[2].id)
+        assert [d.sequence for d in visit.diagnoses] == [1, 2]
+
+
+def test_lock_checks_everything_and_freezes_the_charges(app, seen, client_as):
+    _, vid = seen
+    with app.app_context():
+        visit = _visit(vid)
+        with pytest.raises(FieldErrors) as err:
+            charges.lock(visit)
+        assert "Add at least one procedure line." in err.value.errors["lock"]
+        charges.add_diagnosis(visit, "E11.9")
+        charges.save_line(visit, {"code": "99213", "pointers": [1], "unit_price_cents": 9000})
+        charges.lock(visit)
+        db.session.commit()
+        assert visit.locked
+        with pytest.raises(FieldErrors):
+            charges.add_diagnosis(visit, "I10")
+    billing = client_as("billing")
+    assert billing.post(f"/staff/visits/{vid}/lock", data={"unlock": "1"}).status_code == 302
+    with app.app_context():
+        assert not _visit(vid).locked
+
+
+def test_charge_entry_through_the_page_keeps_typed_values(app, desk, seen):
+    _, vid = seen
+    bad = desk.post(f"/staff/visits/{vid}/diagnoses", data={"code": "E11"})
+    assert bad.status_code == 422
+    page = bad.get_data(as_text=True)
+    assert 'value="E11"' in page and "not billable" in page.lower() or "header" in page.lower()
+    assert desk.post(f"/staff/visits/{vid}/diagnoses", data={"code": "E11.9"}).status_code == 302
+    bad = desk.post(f"/staff/visits/{vid}/lines", data={"code": "99213", "units": "1",
+                                                          "pointers": "4", "modifier1": "25"})
+    assert bad.status_code == 422
+    page = bad.get_data(as_text=True)
+    assert "There is no diagnosis 4" in page and 'value="25"' in page
+    ok = desk.post(f"/staff/visits/{vid}/lines", data={"code": "99213", "units": "2",
+                                                         "pointers": "1", "amount": "90.00"})
+    assert ok.status_code == 302
+    page = desk.get(f"/staff/visits/{vid}").get_data(as_text=True)
+    assert "$180.00" in page and "not verified" in page
+
+
+def test_code_search_endpoint(desk):
+    hits = desk.get("/staff/codes/search?system=icd10cm&q=type 2 diabetes&date=2025-11-14").json
+    assert any(h["code"] == "E11.9" for h in hits)
+    assert desk.get("/staff/codes/search?system=procedure&q=G00").json
+
+
+# ---- payments and totals ---------------------------------------------------------
+
+def _pay(desk, pid, **data):
+    form = {"visit_id": "0", "kind": "copay", "method": "cash", "amount": "25.00", **data}
+    return desk.post(f"/staff/patients/{pid}/payments/new", data=form)
+
+
+def test_payment_receipt_and_void(app, desk, seen):
+    pid, vid = seen
+    response = _pay(desk, pid, visit_id=str(vid), method="check", check_number="1042", amount="40.5")
+    assert response.status_code == 302
+    receipt = desk.get(response.headers["Location"]).get_data(as_text=True)
+    assert "$40.50" in receipt and "1042" in receipt and "R0000000" in receipt
+    with app.app_context():
+        payment = db.session.execute(db.select(Payment)).scalar_one()
+        assert payment.amount_cents == 4050 and payment.visit_id == vid
+        assert "1986" not in receipt  # no date of birth on a receipt
+        pay_id = payment.id
+    no_reason = desk.post(f"/staff/payments/{pay_id}/void", data={"reason": ""})
+    assert no_reason.status_code == 422
+    assert desk.post(f"/staff/payments/{pay_id}/void", data={"reason": "Wrong amount"}).status_code == 302
+    with app.app_context():
+        payment = db.session.get(Payment, pay_id)
+        assert payment.voided and payment.void_reason == "Wrong amount"
+    again = desk.post(f"/staff/payments/{pay_id}/void", data={"reason": "Twice"})
+    assert again.status_code == 422
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"method": "check"}, "Enter the check number."),
+    ({"method": "other"}, "Say how it was paid."),
+    ({"amount": "0"}, "Enter an amount from 0.01"),
+    ({"amount": "abc"}, "Not a valid decimal value"),
+])
+def test_payment_errors_keep_values(app, desk, seen, data, message):
+    pid, _ = seen
+    response = _pay(desk, pid, **data)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Payment.id))) == 0
+
+
+def test_close_of_day_totals_equal_non_voided_payments(app, desk, client_as, seen):
+    pid, vid = seen
+    other_desk = client_as("receptionist")
+    amounts = [("cash", "25.00", desk), ("card", "40.00", desk), ("card", "15.50", other_desk),
+               ("check", "100.00", other_desk)]
+    ids = []
+    for method, amount, who in amounts:
+        extra = {"check_number": "77"} if method == "check" else {}
+        r = _pay(who, pid, method=method, amount=amount, **extra)
+        ids.append(int(r.headers["Location"].split("/")[-2]))
+    desk.post(f"/staff/payments/{ids[1]}/void", data={"reason": "Duplicate swipe"})
+    with app.app_context():
+        from intake.services.clock import today
+
+        totals = payments.daily_totals(today())
+        live = db.session.scalar(db.select(db.func.sum(Payment.amount_cents))
+                                 .where(Payment.voided_at.is_(None)))
+        assert totals.total_cents == live == 2500 + 1550 + 10000
+        assert totals.by_method["cash"] == 2500 and totals.by_method["card"] == 1550
+        assert totals.by_method["check"] == 10000
+        assert sum(totals.by_staff.values()) == totals.total_cents
+        assert len(totals.voids) == 1 and totals.voided_cents == 4000
+        assert len(totals.without_visit) == 3
+    page = desk.get("/staff/day").get_data(as_text=True)
+    assert "$140.50" in page and "<svg" in page
+
+
+def test_day_boundaries_follow_the_practice_clock(make_app, create_user):
+    """A payment at 11:30 pm in the practice's zone belongs to that day even
+    though it is already tomorrow in UTC."""
+    from datetime import datetime, timezone
+
+    app = make_app(INTAKE_TIMEZONE="America/Los_Angeles")
+    uid, _ = create_user("receptionist")
+    with app.app_context():
+        from intake.services import patients
+        from tests.conftest import patient_fields
+
+        patient = patients.register_patient(patient_fields(), confirm_new=True)
+        p = payments.record_payment(patient, {"kind": "copay", "method": "cash",
+                                              "amount_cents": 1000}, received_by_id=uid)
+        p.received_at = datetime(2026, 3, 11, 6, 30, tzinfo=timezone.utc)  # 23:30 PDT on 3/10
+        db.session.commit()
+        assert payments.daily_totals(date(2026, 3, 10)).total_cents == 1000
+        assert payments.daily_totals(date(2026, 3, 11)).total_cents == 0
+
+
+def test_patient_balance(app, desk, seen):
+    pid, vid = seen
+    with app.app_context():
+        visit = _visit(vid)
+        charges.add_diagnosis(visit, "E11.9")
+        charges.save_line(visit, {"code": "99213", "pointers": [1], "unit_price_cents": 12000})
+        db.session.commit()
+    _pay(desk, pid, visit_id=str(vid), amount="30.00")
+    r = _pay(desk, pid, visit_id=str(vid), amount="5.00")
+    desk.post(r.headers["Location"].replace("/receipt", "/void"), data={"reason": "Mistake"})
+    _pay(desk, pid, kind="prepayment", amount="10.00")
+    with app.app_context():
+        balance = payments.patient_balance(db.session.get(Patient, pid))
+        (row,) = balance.visits
+        assert (row.charged_cents, row.paid_cents, row.voided_cents) == (12000, 3000, 500)
+        assert balance.paid_cents == 4000 and balance.balance_cents == 8000
+    page = desk.get(f"/staff/patients/{pid}/balance").get_data(as_text=True)
+    assert "$80.00" in page
+
+
+# ---- practice settings ---------------------------------------------------------------
+
+def test_npi_checked_with_luhn(admin_client):
+    bad = admin_client.post("/admin/providers/new", data={
+        "family_name": "Reyes", "given_name": "Luis", "npi": "1234567890"})
+    assert bad.status_code == 422
+    assert "check digit" in bad.get_data(as_text=True)
+    ok = admin_client.post("/admin/providers/new", data={
+        "family_name": "Reyes", "given_name": "Luis", "npi": "1234567893", "active": "y"})
+    assert ok.status_code == 302
+
+
+def test_practice_settings_and_fee_schedule(app, admin_client):
+    r = admin_client.post("/admin/practice", data={
+        "name": "Lakeside Family Medicine", "npi": "1234567893", "tax_id": "12-3456789",
+        "default_pos": "11", "state": "IL", "city": "Chicago", "address_line1": "1 Main St",
+        "postal_code": "60601"})
+    assert r.status_code == 302
+    bad_fee = admin_client.post("/admin/fees", data={"code": "E11.9", "price": "10"})
+    assert bad_fee.status_code == 422
+    assert admin_client.post("/admin/fees", data={"code": "99213", "price": "95.00"}).status_code == 302
+    with app.app_context():
+        assert practice.get_practice().tax_id == "123456789"
+        assert practice.fee_for("99213").price_cents == 9500
