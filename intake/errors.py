@@ -9,6 +9,7 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 import traceback
 
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from intake.extensions import db
@@ -20,6 +21,8 @@ MESSAGES = {
     403: "You do not have access to this page.",
     404: "That page does not exist, or the record was not found.",
     405: "That action is not allowed here.",
+    409: "Someone else changed this record a moment ago. Nothing was saved; "
+         "reload the page and try again.",
     413: "The upload is too large.",
     500: "Something went wrong on our side. Nothing was saved; please try again.",
 }
@@ -41,6 +44,12 @@ def init_app(app: Flask) -> None:
     def csrf_error(error: CSRFError) -> Any:
         return _render(400, "This form has expired or was not sent from this site. "
                             "Go back, reload the page and try again.")
+
+    @app.errorhandler(StaleDataError)
+    def stale(error: StaleDataError) -> Any:
+        # Two desks changed the same record at once; the later one is refused.
+        db.session.rollback()
+        return _render(409, MESSAGES[409])
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:

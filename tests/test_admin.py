@@ -35,9 +35,13 @@ def test_payers_are_managed(app, admin_client):
 def test_audit_page_lists_chart_reads(app, admin_client, desk, create_patient):
     pid = create_patient()
     desk.get(f"/staff/patients/{pid}")
-    page = admin_client.get(f"/admin/audit?patient={pid}").get_data(as_text=True)
+    with app.app_context():
+        from intake.models import Patient
+        mrn = db.session.get(Patient, pid).mrn
+    page = admin_client.get(f"/admin/audit?mrn={mrn}").get_data(as_text=True)
     assert "patient.view" in page and "patient.create" in page
-    assert "Wójcik" not in page  # ids, not names
+    assert "Wójcik" not in page  # MRNs, not names
+    assert f"MRN {mrn}" in page
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(AuditEvent.id))) > 2
 

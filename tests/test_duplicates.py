@@ -64,3 +64,14 @@ def test_live_endpoint_returns_candidates(desk, create_patient):
     assert "Wójcik, Łukasz" in html and "same date of birth" in html
     empty = desk.post("/staff/patients/duplicates", data={"family_name": "Nobody"})
     assert "duplicate-candidate" not in empty.get_data(as_text=True)
+
+
+def test_field_errors_and_duplicates_show_together(app, desk, create_patient):
+    """One round, not two: a bad ZIP and a likely match are shown at once."""
+    create_patient()
+    response = desk.post("/staff/patients/new", data={**FORM, "postal_code": "123"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Enter a 5-digit ZIP code" in page and "same date of birth" in page
+    fixed = desk.post("/staff/patients/new", data={**FORM, "confirm_new": "y"})
+    assert fixed.status_code == 302

@@ -3,10 +3,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intake.extensions import db
 from intake.models.base import IdReprMixin, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from intake.models.patient import Patient
 
 
 class AuditEvent(IdReprMixin, db.Model):
@@ -25,3 +30,5 @@ class AuditEvent(IdReprMixin, db.Model):
     object_id: Mapped[int | None]
     remote_addr: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(String(500))
+
+    patient: Mapped[Patient | None] = relationship(lazy="joined", viewonly=True)

@@ -52,10 +52,13 @@ def record(
 
 
 def recent(page: int = 1, per_page: int = 50, action: str | None = None,
-           patient_id: int | None = None):
+           mrn: str | None = None):
+    """A page of the log, newest first; filter by action prefix or by MRN."""
+    from intake.models import Patient
+
     query = db.select(AuditEvent).order_by(AuditEvent.id.desc())
     if action:
-        query = query.where(AuditEvent.action.startswith(action))
-    if patient_id:
-        query = query.where(AuditEvent.patient_id == patient_id)
+        query = query.where(AuditEvent.action.startswith(action, autoescape=True))
+    if mrn:
+        query = query.join(Patient, Patient.id == AuditEvent.patient_id).where(Patient.mrn == mrn)
     return db.paginate(query, page=page, per_page=per_page, error_out=False)

@@ -85,7 +85,6 @@ def edit_payer(payer_id: int | None) -> Any:
 def audit_log() -> Any:
     page = request.args.get("page", 1, type=int)
     action = request.args.get("action", "", type=str)[:60] or None
-    patient_id = request.args.get("patient", type=int)
-    events = audit.recent(page=page, action=action, patient_id=patient_id)
-    return render_template("admin/audit.html", events=events, action=action or "",
-                           patient_id=patient_id)
+    mrn = request.args.get("mrn", "", type=str).strip()[:16] or None
+    events = audit.recent(page=page, action=action, mrn=mrn)
+    return render_template("admin/audit.html", events=events, action=action or "", mrn=mrn)

@@ -52,7 +52,7 @@ def index() -> Any:
 @roles_required(*DESK)
 def register() -> Any:
     form = PatientForm()
-    candidates = []
+    candidates: list[Any] = []
     if form.validate_on_submit():
         try:
             patient = patients.register_patient(form.patient_data(),
@@ -64,9 +64,26 @@ def register() -> Any:
         else:
             flash(f"Registered. MRN {patient.mrn}.", "success")
             return redirect(url_for("staff.patient", patient_id=patient.id))
+    elif form.is_submitted() and not form.confirm_new.data:
+        # Show likely matches with the field errors, so one more round
+        # fixes both instead of two.
+        candidates = _duplicates_for(form)
     status = 422 if form.errors else 200
     return render_template("staff/patient_form.html", form=form, candidates=candidates,
                            patient=None), status
+
+
+def _duplicates_for(form: PatientForm, exclude: int | None = None) -> list[Any]:
+    """Candidates for what the form holds so far, fields that failed left out."""
+    probe = {name: (form[name].data if not form[name].errors else None)
+             for name in ("family_name", "given_name", "birth_date", "address_line1",
+                          "postal_code", "email", "phone_mobile", "phone_home")}
+    for name in ("phone_mobile", "phone_home"):
+        if probe[name] and not str(probe[name]).startswith("+"):
+            probe[name] = None  # not parsed (the live probe does not validate)
+    found = duplicates.find(probe, exclude_id=exclude)
+    duplicates.audit_shown(found)
+    return found
 
 
 @bp.route("/patients/duplicates", methods=["POST"])
@@ -76,17 +93,12 @@ def duplicate_check() -> Any:
     form = DuplicateProbeForm()
     if not form.validate_on_submit():
         abort(400)
-    probe = {name: form[name].data for name in ("family_name", "given_name", "birth_date",
-                                                "address_line1", "postal_code", "email")}
     for name in ("phone_mobile", "phone_home"):
         try:
             form[name].pre_validate(form)
-            probe[name] = form[name].data
         except ValueError:
-            probe[name] = None
-    exclude = request.args.get("exclude", type=int)
-    found = duplicates.find(probe, exclude_id=exclude)
-    duplicates.audit_shown(found)
+            form[name].data = None
+    found = _duplicates_for(form, exclude=request.args.get("exclude", type=int))
     return render_template("staff/_duplicates.html", candidates=found, live=True)
 
 
