@@ -390,3 +390,14 @@ def test_practice_settings_and_fee_schedule(app, admin_client):
     with app.app_context():
         assert practice.get_practice().tax_id == "123456789"
         assert practice.fee_for("99213").price_cents == 9500
+
+
+def test_copay_is_offered_once_per_visit(app, desk, create_patient, create_coverage, create_visit):
+    pid = create_patient()
+    create_coverage(pid, copay_cents=3000)
+    vid = create_visit(pid)
+    first = desk.get(f"/staff/patients/{pid}/payments/new?visit={vid}").get_data(as_text=True)
+    assert 'value="30.00"' in first
+    _pay(desk, pid, visit_id=str(vid), amount="30.00")
+    second = desk.get(f"/staff/patients/{pid}/payments/new?visit={vid}").get_data(as_text=True)
+    assert 'value="30.00"' not in second

@@ -80,7 +80,68 @@ def coverage_data(payer: Payer, fake: Faker, rng: random.Random) -> dict:
     return data
 
 
-def create_demo_patients(count: int, seed: int | None = None) -> Iterator[int]:
+DEMO_PROVIDERS = [("Hartley", "Jane", "MD", "1234567893"), ("Okoye", "Daniel", "DO", "1003000126")]
+DEMO_FEES = [("99213", 12000, "Office visit, established, low"),
+             ("99214", 17500, "Office visit, established, moderate"),
+             ("G0008", 3500, "Flu vaccine administration"), ("36415", 1500, "Venipuncture")]
+DEMO_DIAGNOSES = ["E11.9", "I10", "E78.5", "J06.9", "M54.50", "Z00.00", "K21.9"]
+# Inside every bundled code table (ICD-10-CM FY2026, HCPCS 2025), so the
+# demo's past visits carry checked codes; today's visits wait on the board.
+CODED_DAY = date(2025, 11, 14)
+
+
+def ensure_practice() -> list[int]:
+    """A demo practice, providers and fees when the office has none yet."""
+    from intake.services import practice
+
+    office = practice.get_practice()
+    if not office.name:
+        practice.save_practice({"name": "Lakeside Family Medicine (demo)", "npi": "1245319599",
+                                "tax_id": "12-3456789", "default_pos": "11",
+                                "address_line1": "100 Lake St", "city": "Springfield",
+                                "state": "IL", "postal_code": "62701"})
+    ids = [p.id for p in practice.list_providers(active_only=True)]
+    if not ids:
+        ids = [practice.save_provider(None, {"family_name": f, "given_name": g, "credentials": c,
+                                             "npi": n, "active": True}).id
+               for f, g, c, n in DEMO_PROVIDERS]
+    for code, cents, label in DEMO_FEES:
+        if practice.fee_for(code) is None:
+            practice.save_fee(code, cents, label)
+    return ids
+
+
+def demo_visits(patient_id: int, provider_ids: list[int], staff_id: int | None,
+                rng: random.Random) -> None:
+    """A coded, locked past visit with a copay, and for some a visit today."""
+    from intake.models import Patient
+    from intake.services import charges, payments, visits
+
+    patient = db.session.get(Patient, patient_id)
+    past = visits.create_visit(patient, {"provider_id": rng.choice(provider_ids),
+                                         "date_of_service": CODED_DAY, "place_of_service": "11",
+                                         "reason": "Follow-up"})
+    past.state = "checked_out"
+    for code in rng.sample(DEMO_DIAGNOSES, rng.randint(1, 3)):
+        charges.add_diagnosis(past, code)
+    charges.save_line(past, {"code": rng.choice(["99213", "99214"]), "pointers": [1], "units": 1})
+    if rng.random() < 0.3:
+        charges.save_line(past, {"code": "G0008", "pointers": [1], "units": 1})
+    charges.lock(past)
+    if staff_id and rng.random() < 0.7:
+        payments.record_payment(patient, {"kind": "copay", "method": rng.choice(["cash", "card"]),
+                                          "amount_cents": rng.choice([1500, 2000, 2500])},
+                                visit=past, received_by_id=staff_id)
+    if rng.random() < 0.2:
+        from intake.services.clock import today
+
+        visits.create_visit(patient, {"provider_id": rng.choice(provider_ids),
+                                      "date_of_service": today(), "place_of_service": "11",
+                                      "reason": rng.choice(["Annual visit", "Cough", "Follow-up"])})
+
+
+def create_demo_patients(count: int, seed: int | None = None,
+                         staff_id: int | None = None) -> Iterator[int]:
     """Register `count` synthetic patients, most with one or two coverages;
     yields each new patient id so callers can show progress."""
     rng = random.Random(seed)
@@ -89,6 +150,7 @@ def create_demo_patients(count: int, seed: int | None = None) -> Iterator[int]:
         fake.seed_instance(seed)
     payers = coverages.active_payers()
     insurers = [p for p in payers if p.kind != PayerKind.SELF_PAY]
+    provider_ids = ensure_practice()
     for _ in range(count):
         patient = patients.register_patient(patient_data(fake, rng), confirm_new=True)
         if insurers and rng.random() < 0.9:
@@ -97,5 +159,7 @@ def create_demo_patients(count: int, seed: int | None = None) -> Iterator[int]:
             others = [p for p in insurers if p.id != first.id and p.kind == "commercial"]
             if others and rng.random() < 0.2:
                 coverages.add_coverage(patient, coverage_data(rng.choice(others), fake, rng))
+        if provider_ids and patient.coverages and rng.random() < 0.5:
+            demo_visits(patient.id, provider_ids, staff_id, rng)
         db.session.flush()
         yield patient.id

@@ -58,6 +58,17 @@ def record_payment(patient: Patient, data: Mapping[str, Any], visit: Visit | Non
     return payment
 
 
+def copay_due(patient: Patient, visit: Visit | None) -> int | None:
+    """The primary coverage's copay, unless this visit's copay is already paid."""
+    primary = next((c for c in patient.coverages if c.is_active and c.rank == 1), None)
+    if primary is None or not primary.copay_cents:
+        return None
+    if visit is not None and any(p.kind == PaymentKind.COPAY and not p.voided
+                                 for p in payments_for_visit(visit)):
+        return None
+    return primary.copay_cents
+
+
 def get_payment(payment_id: int, patient_id: int | None = None) -> Payment:
     payment = db.session.execute(
         db.select(Payment).where(Payment.id == payment_id)

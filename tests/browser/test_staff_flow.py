@@ -83,7 +83,7 @@ def test_receptionist_registers_patient_with_coverage(page, live_server, create_
     expect(warning).to_be_visible()
     expect(warning).to_contain_text("Nunes, Zoe")
     expect(warning).to_contain_text("same date of birth")
-    expect(warning.get_by_role("link", name="Open chart", exact=True)).to_have_attribute(
+    expect(warning.get_by_role("link", name="Open chart (new tab)", exact=True)).to_have_attribute(
         "href", f"/staff/patients/{existing_id}")
     expect(page).to_have_url(re.compile(r"/staff/patients/new$"))  # still not submitted
     shot(page, "register-live-duplicate-warning")

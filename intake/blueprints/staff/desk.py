@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -58,6 +59,9 @@ def new_visit(patient_id: int) -> Any:
     if request.method == "GET":
         form.date_of_service.data = clock.today()
         form.place_of_service.data = office.default_pos
+        active = practice.list_providers(active_only=True)
+        if len(active) == 1:
+            form.provider_id.data = active[0].id
     if form.validate_on_submit():
         try:
             visit = visits.create_visit(chart, form.data)
@@ -70,14 +74,20 @@ def new_visit(patient_id: int) -> Any:
         422 if form.errors else 200
 
 
+def _visit_page(v: Any, status: int = 200, **forms: Any) -> Any:
+    """The visit page; a form that failed is passed in to show its errors."""
+    context = {"move_form": MoveForm(), "diagnosis_form": DiagnosisForm(formdata=None),
+               "line_form": ChargeLineForm(formdata=None), **forms}
+    return render_template("staff/visit.html", visit=v, moves=visits.allowed_moves(v),
+                           labels=visits.STATE_LABELS, payments=payments.payments_for_visit(v),
+                           action_form=ToggleForm(), zone=clock.practice_zone(),
+                           **context), status
+
+
 @bp.route("/visits/<int:visit_id>")
 @roles_required(*BILLING_DESK)
 def visit(visit_id: int) -> Any:
-    v = _visit(visit_id)
-    return render_template("staff/visit.html", visit=v, moves=visits.allowed_moves(v),
-                           labels=visits.STATE_LABELS, move_form=MoveForm(),
-                           diagnosis_form=DiagnosisForm(), line_form=ChargeLineForm(),
-                           payments=payments.payments_for_visit(v), action_form=ToggleForm())
+    return _visit_page(_visit(visit_id))
 
 
 @bp.route("/visits/<int:visit_id>/move", methods=["POST"])
@@ -95,26 +105,14 @@ def move_visit(visit_id: int) -> Any:
             if "demographics_reviewed" in exc.errors or "insurance_reviewed" in exc.errors:
                 # Check-in needs the review boxes: show them beside the visit.
                 attach_errors(form, exc.errors)
-                return render_template("staff/visit.html", visit=v, moves=visits.allowed_moves(v),
-                                       labels=visits.STATE_LABELS, move_form=form,
-                                       diagnosis_form=DiagnosisForm(), line_form=ChargeLineForm(),
-                                       payments=payments.payments_for_visit(v),
-                                       action_form=ToggleForm(), checkin_open=True), 422
+                return _visit_page(v, 422, move_form=form)
             _flash_errors(exc)
         else:
             flash(f"{visits.STATE_LABELS[v.state]}.", "success")
-    if back:
-        return redirect(url_for("staff.board", day=v.date_of_service.isoformat()))
+    if back:  # today's board keeps following the calendar past midnight
+        day = None if v.date_of_service == clock.today() else v.date_of_service.isoformat()
+        return redirect(url_for("staff.board", day=day))
     return redirect(url_for("staff.visit", visit_id=v.id))
-
-
-def _charges_page(v: Any, diagnosis_form: DiagnosisForm | None = None,
-                  line_form: ChargeLineForm | None = None) -> Any:
-    return render_template("staff/visit.html", visit=v, moves=visits.allowed_moves(v),
-                           labels=visits.STATE_LABELS, move_form=MoveForm(),
-                           diagnosis_form=diagnosis_form or DiagnosisForm(formdata=None),
-                           line_form=line_form or ChargeLineForm(formdata=None),
-                           payments=payments.payments_for_visit(v), action_form=ToggleForm()), 422
 
 
 @bp.route("/visits/<int:visit_id>/diagnoses", methods=["POST"])
@@ -130,7 +128,7 @@ def add_diagnosis(visit_id: int) -> Any:
         else:
             flash(f"Diagnosis {d.sequence}: {d.code} added.", "success")
             return redirect(url_for("staff.visit", visit_id=v.id, _anchor="charges"))
-    return _charges_page(v, diagnosis_form=form)
+    return _visit_page(v, 422, diagnosis_form=form)
 
 
 @bp.route("/visits/<int:visit_id>/diagnoses/<int:diagnosis_id>/<action>", methods=["POST"])
@@ -165,7 +163,7 @@ def add_line(visit_id: int) -> Any:
         else:
             flash(f"Line {line.line_no}: {line.code} added.", "success")
             return redirect(url_for("staff.visit", visit_id=v.id, _anchor="charges"))
-    return _charges_page(v, line_form=form)
+    return _visit_page(v, 422, line_form=form)
 
 
 @bp.route("/visits/<int:visit_id>/lines/<int:line_id>/remove", methods=["POST"])
@@ -224,10 +222,12 @@ def new_payment(patient_id: int) -> Any:
     form.set_visits(recent)
     if request.method == "GET":
         form.visit_id.data = request.args.get("visit", 0, type=int)
-        primary = next((c for c in chart.coverages if c.is_active and c.rank == 1), None)
-        if primary and primary.copay_cents:
-            from decimal import Decimal
-            form.amount.data = Decimal(primary.copay_cents) / 100
+        visit_obj = next((v for v in recent if v.id == form.visit_id.data), None)
+        due = payments.copay_due(chart, visit_obj)
+        if due:
+            form.amount.data = Decimal(due) / 100
+        else:
+            form.kind.data = "self_pay" if visit_obj else "prepayment"
     if form.validate_on_submit():
         visit_obj = next((v for v in recent if v.id == form.visit_id.data), None)
         try:
