@@ -6,7 +6,7 @@ PORT ?= 5000
 HOST ?= 127.0.0.1
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run init test test-sqlite test-postgres browser-deps bench clean
+.PHONY: run init test test-sqlite test-postgres browser-deps fhir-validator bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,16 +22,21 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 init: $(VENV)/.app-installed
 	$(BIN)/intake init
 
+# The worker (bulk exports) runs beside the web server and stops with it.
 run: init
+	$(BIN)/intake worker & worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 	$(BIN)/intake run --host $(HOST) --port $(PORT)
 
 browser-deps:
 	@tools/ensure-chromium
 
-test: $(VENV)/.test-installed browser-deps
+fhir-validator:
+	@tools/ensure-fhir-validator
+
+test: $(VENV)/.test-installed browser-deps fhir-validator
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-postgres: $(VENV)/.test-installed browser-deps
+test-postgres: $(VENV)/.test-installed browser-deps fhir-validator
 	INTAKE_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.test-installed
