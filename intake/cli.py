@@ -14,6 +14,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from intake import create_app
 from intake.codes.cli import codes_cli
+from intake.fhir.cli import fhir_cli
 from intake.extensions import db
 from intake.models.user import Role
 from intake.services import FieldErrors
@@ -115,11 +116,17 @@ def demo_command(count: int, seed: int | None) -> None:
     """Add synthetic (Faker) patients with coverages. Never real people."""
     from intake.services import demo, payers
 
+    from intake.models import User
+    from intake.models.user import Role as R
+
     g.audit_actor = "cli:demo"
     payers.seed_payers()
+    # Demo payments need someone who took them: the first receptionist or admin.
+    staff = db.session.execute(db.select(User.id).where(User.role.in_([R.RECEPTIONIST, R.ADMIN]))
+                               .order_by(User.id)).scalars().first()
     batch = 500
     with click.progressbar(length=count, label="Creating patients") as bar:
-        for i, _ in enumerate(demo.create_demo_patients(count, seed=seed), start=1):
+        for i, _ in enumerate(demo.create_demo_patients(count, seed=seed, staff_id=staff), start=1):
             bar.update(1)
             if i % batch == 0:
                 db.session.commit()
@@ -127,4 +134,68 @@ def demo_command(count: int, seed: int | None) -> None:
     click.echo(f"Added {count} synthetic patients.")
 
 
+@cli.group("tokens")
+def tokens_group() -> None:
+    """Read-only bearer tokens for the FHIR API."""
+
+
+@tokens_group.command("create")
+@click.argument("name")
+@with_appcontext
+def tokens_create(name: str) -> None:
+    """Create a token for NAME (a system); it is printed once."""
+    from intake.services import tokens
+
+    g.audit_actor = "cli:tokens"
+    try:
+        token, plain = tokens.create_token(name)
+    except FieldErrors as exc:
+        _fail(exc)
+    db.session.commit()
+    click.echo(f"Token {token.id} for {token.name} (read-only). Shown once:")
+    click.echo(plain)
+
+
+@tokens_group.command("list")
+@with_appcontext
+def tokens_list() -> None:
+    """List tokens (never their secret)."""
+    from intake.services import tokens
+
+    for t in tokens.list_tokens():
+        state = "revoked" if t.revoked_at else "active"
+        used = t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "never"
+        click.echo(f"{t.id}\t{t.prefix}…\t{t.name}\t{state}\tlast used {used}")
+
+
+@tokens_group.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+def tokens_revoke(token_id: int) -> None:
+    """Revoke a token at once."""
+    from intake.services import tokens
+
+    g.audit_actor = "cli:tokens"
+    try:
+        token = tokens.revoke(token_id)
+    except FieldErrors as exc:
+        _fail(exc)
+    db.session.commit()
+    click.echo(f"Token {token.id} ({token.name}) revoked.")
+
+
+@cli.command("worker")
+@click.option("--threads", type=click.IntRange(1, 16), default=2, show_default=True)
+@with_appcontext
+def worker_command(threads: int) -> None:
+    """Run the background worker (bulk exports, expiry of export files)."""
+    from huey.consumer import Consumer
+
+    from intake.tasks import bind_app, huey
+
+    bind_app(current_app._get_current_object())
+    Consumer(huey, workers=threads, worker_type="thread", periodic=True).run()
+
+
 cli.add_command(codes_cli, "codes")
+cli.add_command(fhir_cli, "fhir")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -55,3 +56,24 @@ def init_app(app: "Flask") -> None:
         else:
             db.session.rollback()
         return response
+
+
+def on_commit(callback: Any) -> None:
+    """Run `callback()` once the current transaction commits (and never if it
+    rolls back): how work is queued for the worker, which must see the rows."""
+    from intake.extensions import db
+
+    db.session.info.setdefault("on_commit", []).append(callback)
+
+
+def _run_on_commit(session: Any) -> None:
+    for callback in session.info.pop("on_commit", []):
+        callback()
+
+
+def _drop_on_rollback(session: Any) -> None:
+    session.info.pop("on_commit", None)
+
+
+event.listen(Session, "after_commit", _run_on_commit)
+event.listen(Session, "after_soft_rollback", lambda session, _tx: _drop_on_rollback(session))

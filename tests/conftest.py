@@ -52,6 +52,17 @@ def _migrate(app: Flask) -> None:
         db.engine.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def tasks_run_at_once() -> Iterator[None]:
+    """The worker's tasks run in-process as they are queued (after the commit
+    that queues them), in a fresh app context of the test's app."""
+    from intake import tasks
+
+    tasks.huey.immediate = True
+    yield
+    tasks.huey.immediate = False
+
+
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Run the migrations once per session; each test then gets a copy (SQLite)
@@ -93,8 +104,11 @@ def make_app(migrated_template: str, tmp_path: Path) -> Iterator[Callable[..., F
     url = fresh_database(migrated_template, tmp_path)
 
     def factory(**extra: Any) -> Flask:
+        from intake import tasks
+
         app = _app(tmp_path, url, **extra)
         made.append(app)
+        tasks.bind_app(app)  # background tasks run against this test's app
         return app
 
     yield factory

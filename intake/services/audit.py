@@ -12,6 +12,8 @@ from intake.models import AuditEvent
 def _actor() -> tuple[int | None, str, str | None]:
     if has_request_context() and current_user.is_authenticated:
         return current_user.id, current_user.username, request.remote_addr
+    if has_request_context() and g.get("api_token") is not None:
+        return None, f"token:{g.api_token.id}:{g.api_token.name}"[:80], request.remote_addr
     if has_request_context():
         return None, "anonymous", request.remote_addr
     if has_app_context() and g.get("audit_actor"):

@@ -15,7 +15,7 @@ from intake.models.user import Role
 from intake.security import public, roles_required
 from intake.services import FieldErrors, users
 
-HOME = {Role.RECEPTIONIST: "staff.index", Role.BILLING: "staff.index", Role.ADMIN: "admin.index"}
+HOME = {Role.RECEPTIONIST: "staff.index", Role.BILLING: "billing.index", Role.ADMIN: "admin.index"}
 
 
 def _safe_next(target: str | None) -> str | None:

@@ -1,0 +1,88 @@
+"""Billing staff: what is ready to bill and why not; bundles and exports."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Response, abort, render_template, request
+from flask_login import current_user
+
+from intake.blueprints.billing import bp
+from intake.forms import attach_errors
+from intake.forms.billing import ExportForm, WorklistFilter
+from intake.models.user import Role
+from intake.security import roles_required
+from intake.services import FieldErrors, NotFound, billing, clock, coverages, visits
+
+BILLING = (Role.BILLING, Role.ADMIN)
+
+
+def _download(data: bytes, filename: str, mimetype: str) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/")
+@roles_required(*BILLING)
+def index() -> Any:
+    form = WorklistFilter(request.args)
+    form.set_payers(coverages.active_payers())
+    today = clock.today()
+    valid = form.validate()
+    date_from = (form.date_from.data if valid and form.date_from.data else today - timedelta(days=7))
+    date_to = form.date_to.data if valid and form.date_to.data else today
+    rows = billing.worklist(date_from, date_to, form.payer_id.data or None)
+    export_form = ExportForm(formdata=None, date_from=date_from, date_to=date_to,
+                             payer_id=form.payer_id.data or 0)
+    export_form.set_payers(coverages.active_payers())
+    return render_template("billing/index.html", form=form, rows=rows, date_from=date_from,
+                           date_to=date_to, export_form=export_form)
+
+
+@bp.route("/visits/<int:visit_id>/bundle")
+@roles_required(*BILLING)
+def visit_bundle(visit_id: int) -> Any:
+    try:
+        visit = visits.get_visit(visit_id, purpose="bundle")
+    except NotFound:
+        abort(404)
+    try:
+        data, record = billing.export_visit(visit, current_user.id)
+    except FieldErrors as exc:
+        return render_template("billing/not_ready.html", visit=visit,
+                               findings=exc.errors["visit"]), 409
+    return _download(data, f"visit-{visit.id}-bundle.json", "application/fhir+json")
+
+
+@bp.route("/export", methods=["POST"])
+@roles_required(*BILLING)
+def export() -> Any:
+    form = ExportForm()
+    form.set_payers(coverages.active_payers())
+    if form.validate_on_submit():
+        try:
+            data, record, held = billing.export_range(
+                form.date_from.data, form.date_to.data, form.file_format.data, current_user.id,
+                form.payer_id.data or None, form.include_exported.data)
+        except FieldErrors as exc:
+            attach_errors(form, exc.errors)
+        else:
+            ext, mime = (("json", "application/fhir+json") if record.file_format == "bundle"
+                         else ("zip", "application/zip"))
+            name = f"intake-export-{record.id}-{record.date_from}-{record.date_to}.{ext}"
+            return _download(data, name, mime)
+    rows = billing.worklist(form.date_from.data or clock.today(), form.date_to.data or clock.today())
+    filter_form = WorklistFilter(formdata=None)
+    filter_form.set_payers(coverages.active_payers())
+    return render_template("billing/index.html", form=filter_form, rows=rows,
+                           date_from=form.date_from.data, date_to=form.date_to.data,
+                           export_form=form), 422
+
+
+@bp.route("/exports")
+@roles_required(*BILLING)
+def history() -> Any:
+    return render_template("billing/history.html", exports=billing.history())

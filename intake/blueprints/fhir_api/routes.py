@@ -1,0 +1,200 @@
+"""The FHIR R4 API for the back office: read, search and Bulk Data $export,
+behind read-only bearer tokens. Errors are OperationOutcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from flask import Response, abort, current_app, g, request, send_file, url_for
+
+from intake.fhir import FhirSettings, dumps
+from intake.fhir.api import capability_statement, operation_outcome, resource_for
+from intake.blueprints.fhir_api import bp
+from intake.security import public
+from intake.services import bulk, fhir_api, tokens
+from intake.services.fhir_api import SearchError
+
+FHIR_JSON = "application/fhir+json"
+NDJSON = "application/fhir+ndjson"
+API = "api"
+
+
+def fhir_response(body: dict, status: int = 200, **headers: str) -> Response:
+    response = Response(dumps(body), status=status, mimetype=FHIR_JSON)
+    response.headers.update(headers)
+    return response
+
+
+def outcome(status: int, code: str, text: str, **headers: str) -> Response:
+    return fhir_response(operation_outcome(code, text), status, **headers)
+
+
+def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """API routes take a bearer token, never a staff session or a kiosk."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        token = tokens.authenticate(request.headers.get("Authorization"))
+        if token is None:
+            return outcome(401, "login", "A valid bearer token is required.",
+                           **{"WWW-Authenticate": 'Bearer realm="intake"'})
+        g.api_token = token
+        return view(*args, **kwargs)
+
+    wrapped.allowed_roles = frozenset({API})  # type: ignore[attr-defined]
+    return wrapped
+
+
+def _settings() -> Any:
+    return FhirSettings.from_config(current_app.config)
+
+
+@bp.route("/metadata")
+@public
+def metadata() -> Response:
+    base = url_for("fhir.metadata", _external=True).removesuffix("/metadata")
+    return fhir_response(capability_statement(
+        base, fhir_api.SEARCH, fhir_api.SORT, bulk.SYSTEM_TYPES, bulk.PATIENT_TYPES))
+
+
+@bp.route("/<resource_type>")
+@token_required
+def search(resource_type: str) -> Response:
+    params = {k: request.args.getlist(k) for k in request.args}
+    try:
+        page = fhir_api.search(resource_type, params)
+    except SearchError as exc:
+        return outcome(400, "not-supported", str(exc))
+    base = request.base_url
+    entries = []
+    settings = _settings()
+    for row in page.rows:
+        resource = resource_for(resource_type, row, settings)
+        if resource is not None:
+            entries.append({"fullUrl": f"{base}/{resource['id']}", "resource": resource,
+                            "search": {"mode": "match"}})
+    links = [{"relation": "self", "url": request.url}]
+    if page.offset + page.count < page.total and page.count:
+        next_params = {k: v for k, v in params.items() if k != "_offset"}
+        next_params["_offset"] = [str(page.offset + page.count)]
+        links.append({"relation": "next",
+                      "url": f"{base}?{urlencode(next_params, doseq=True)}"})
+    bundle = {"resourceType": "Bundle", "type": "searchset", "total": page.total,
+              "link": links, "entry": entries}
+    return fhir_response(bundle)
+
+
+@bp.route("/<resource_type>/<resource_id>")
+@token_required
+def read(resource_type: str, resource_id: str) -> Response:
+    if resource_type not in fhir_api.SEARCH:
+        return outcome(404, "not-found", f"{resource_type} is not served here.")
+    row = fhir_api.read(resource_type, resource_id)
+    resource = resource_for(resource_type, row, _settings()) if row is not None else None
+    if resource is None:
+        return outcome(404, "not-found", f"{resource_type}/{resource_id} was not found.")
+    return fhir_response(resource)
+
+
+def _kickoff(level: str) -> Response:
+    if "respond-async" not in request.headers.get("Prefer", ""):
+        return outcome(400, "invalid", "Bulk export needs the header 'Prefer: respond-async'.")
+    since = None
+    if request.args.get("_since"):
+        try:
+            since = datetime.fromisoformat(request.args["_since"].replace("Z", "+00:00"))
+        except ValueError:
+            return outcome(400, "invalid", "_since must be an instant like 2026-01-01T00:00:00Z.")
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=timezone.utc)
+    types = [t for v in request.args.getlist("_type") for t in v.split(",") if t] or None
+    try:
+        job = bulk.start(level, types, since, request.args.get("_outputFormat"), g.api_token,
+                         request.url)
+    except SearchError as exc:
+        return outcome(400, "not-supported", str(exc))
+    status_url = url_for("fhir.export_status", job_id=job.id, _external=True)
+    return Response(status=202, headers={"Content-Location": status_url})
+
+
+@bp.route("/$export")
+@token_required
+def system_export() -> Response:
+    return _kickoff("system")
+
+
+@bp.route("/Patient/$export")
+@token_required
+def patient_export() -> Response:
+    return _kickoff("patient")
+
+
+def _job(job_id: str) -> Any:
+    """A job of this token's; another token's jobs are not found."""
+    job = bulk.get(job_id, g.api_token)
+    if job is None:
+        abort(404)
+    return job
+
+
+@bp.route("/bulk/<job_id>", methods=["GET"])
+@token_required
+def export_status(job_id: str) -> Response:
+    job = _job(job_id)
+    if job.status in ("queued", "running"):
+        return Response(status=202, headers={"X-Progress": f"{job.status} {job.progress}%",
+                                             "Retry-After": "2"})
+    if job.status == "failed":
+        return outcome(500, "exception", "The export failed; start a new one.")
+    if job.status == "cancelled":  # Bulk Data: after DELETE the status URL is 404
+        return outcome(404, "not-found", "This export was cancelled.")
+    if job.status == "expired" or bulk.is_expired(job):
+        return outcome(410, "expired", "This export has expired; start a new one.")
+    manifest = {
+        "transactionTime": job.transaction_time.isoformat().replace("+00:00", "Z"),
+        "request": job.request_url,
+        "requiresAccessToken": True,
+        "output": [{"type": o["type"], "count": o["count"],
+                    "url": url_for("fhir.export_file", job_id=job.id, filename=o["file"],
+                                   _external=True)} for o in job.output],
+        "error": [],
+    }
+    return Response(orjson.dumps(manifest), status=200, mimetype="application/json",
+                    headers={"Expires": job.expires_at.strftime("%a, %d %b %Y %H:%M:%S GMT")})
+
+
+@bp.route("/bulk/<job_id>", methods=["DELETE"])
+@token_required
+def export_cancel(job_id: str) -> Response:
+    job = _job(job_id)
+    if job.status in ("cancelled", "expired"):
+        return outcome(404, "not-found", "This export is already gone.")
+    bulk.cancel(job)
+    return Response(status=202)
+
+
+@bp.route("/bulk/<job_id>/<filename>")
+@token_required
+def export_file(job_id: str, filename: str) -> Response:
+    job = _job(job_id)
+    if job.status != "complete" or bulk.is_expired(job):
+        return outcome(410, "expired", "This export's files are no longer available.")
+    names = {o["file"] for o in job.output}
+    if filename not in names:  # only names the job wrote: no path from the client
+        abort(404)
+    return send_file(bulk.export_dir(job.id) / filename, mimetype=NDJSON, max_age=0)
+
+
+@bp.errorhandler(404)
+def not_found(error: Any) -> Response:
+    return outcome(404, "not-found", "Not found.")
+
+
+@bp.errorhandler(405)
+def not_allowed(error: Any) -> Response:
+    return outcome(405, "not-supported", "This server is read-only: that method is not allowed.")

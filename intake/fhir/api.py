@@ -1,0 +1,121 @@
+"""FHIR for the REST API and the bulk export: one resource per row, the
+OperationOutcome for errors, the CapabilityStatement, collection bundles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from intake.fhir import mappers as M
+from intake.fhir.systems import FhirSettings
+
+
+def resource_for(resource_type: str, row: Any, settings: FhirSettings) -> dict[str, Any] | None:
+    """The resource of `resource_type` that `row` (a model) stands for, with
+    relative references (Patient/12). None when the row has no such
+    resource (a self-pay 'payer', a subscriber who is the patient)."""
+    if resource_type == "Patient":
+        return M.patient_resource(row, mrn_system=settings.mrn_system)
+    if resource_type == "Coverage":
+        return M.coverage_resource(row, row.payer)
+    if resource_type == "RelatedPerson":
+        return M.related_person_resource(row) if row.relationship_code != "self" else None
+    if resource_type == "Encounter":
+        return M.encounter_resource(row)
+    if resource_type == "Condition":
+        return M.condition_resource(row, row.visit)
+    if resource_type == "Claim":
+        return M.claim_resource(row, coverages=row.patient.coverages,
+                                hcpcs_system=settings.hcpcs_system)
+    if resource_type == "Practitioner":
+        return M.practitioner_resource(row)
+    if resource_type == "Consent":
+        return M.consent_resource(row)
+    if resource_type == "Organization":
+        if hasattr(row, "payer_code"):
+            return None if row.kind == "self_pay" else M.payer_organization_resource(row)
+        return M.practice_organization_resource(row)
+    raise ValueError(f"no mapping for {resource_type}")
+
+
+def operation_outcome(code: str, text: str, severity: str = "error") -> dict[str, Any]:
+    return {"resourceType": "OperationOutcome",
+            "issue": [{"severity": severity, "code": code, "diagnostics": text}]}
+
+
+def collection_bundle(bundles: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Visit bundles merged into one collection: each resource once, by fullUrl
+    (the fullUrls are stable per resource, so shared payers collapse)."""
+    seen: dict[str, dict[str, Any]] = {}
+    for bundle in bundles:
+        for entry in bundle["entry"]:
+            seen.setdefault(entry["fullUrl"], {"fullUrl": entry["fullUrl"],
+                                               "resource": entry["resource"]})
+    return {"resourceType": "Bundle", "type": "collection", "entry": list(seen.values())}
+
+
+_SEARCH_TYPES = {"name": "string", "family": "string", "given": "string", "birthdate": "date",
+                 "identifier": "token", "_lastUpdated": "date", "patient": "reference",
+                 "beneficiary": "reference", "date": "date", "created": "date",
+                 "encounter": "reference"}
+
+
+def capability_statement(base: str, search: Mapping[str, Mapping[str, Any]],
+                         sort: Mapping[str, Mapping[str, Any]], system_types: list[str],
+                         patient_types: list[str]) -> dict[str, Any]:
+    """What this server really does: read and the listed searches per type,
+    read-only, bearer tokens, Bulk Data export at system and patient level."""
+    resources = []
+    for resource_type in sorted(set(search) | {"Organization"}):
+        params = [{"name": name, "type": _SEARCH_TYPES.get(name, "string")}
+                  for name in sorted(search.get(resource_type, {}))]
+        params += [{"name": "_id", "type": "token"}, {"name": "_count", "type": "number"}]
+        entry: dict[str, Any] = {"type": resource_type,
+                                 "interaction": [{"code": "read"}, {"code": "search-type"}],
+                                 "searchParam": params}
+        if resource_type in sort:
+            entry["documentation"] = "_sort by: " + ", ".join(sorted(sort[resource_type]))
+        if resource_type == "Patient":
+            entry["operation"] = [{"name": "export",
+                                   "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"}]
+        resources.append(entry)
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-11-23",
+        "kind": "instance",
+        "software": {"name": "intake"},
+        "implementation": {"description": "intake FHIR API (read-only)", "url": base},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json"],
+        "rest": [{
+            "mode": "server",
+            "security": {"description": "Bearer tokens from `intake tokens create`; read-only.",
+                         "service": [{"coding": [{
+                             "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                             "code": "OAuth"}], "text": "Bearer token"}]},
+            "resource": resources,
+            "operation": [{"name": "export",
+                           "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}],
+        }],
+        "instantiates": ["http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"],
+    }
+
+
+def relative_resources(bundle: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A transaction bundle's resources with urn:uuid references turned back
+    into Type/id, for files read outside the bundle (NDJSON)."""
+    import copy
+
+    back = {entry["fullUrl"]: f"{entry['resource']['resourceType']}/{entry['resource']['id']}"
+            for entry in bundle["entry"]}
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: (back.get(v, v) if k == "reference" and isinstance(v, str) else rewrite(v))
+                    for k, v in node.items()}
+        if isinstance(node, list):
+            return [rewrite(v) for v in node]
+        return node
+
+    return [rewrite(copy.deepcopy(entry["resource"])) for entry in bundle["entry"]]

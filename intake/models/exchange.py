@@ -1,0 +1,89 @@
+"""What leaves the building: API tokens, bulk exports, billing exports."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, Date, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from intake.extensions import db
+from intake.models.base import IdReprMixin, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from intake.models.user import User
+
+
+class ApiToken(IdReprMixin, db.Model):
+    """A back-office system's bearer token: shown once, stored as a SHA-256
+    hash (the token is 256 random bits, so no slow hash is needed)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    scope: Mapped[str] = mapped_column(String(40), default="system/*.read")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class BulkExport(db.Model):
+    """A FHIR Bulk Data $export job, run by the task worker."""
+
+    __tablename__ = "bulk_exports"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # uuid4: the status URL
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+    level: Mapped[str] = mapped_column(String(10))  # system | patient
+    types: Mapped[list[str]] = mapped_column(JSON)
+    since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    progress: Mapped[int] = mapped_column(default=0)  # percent
+    request_url: Mapped[str] = mapped_column(String(500))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    transaction_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(String(500))
+    output: Mapped[list[dict]] = mapped_column(JSON, default=list)  # [{type, file, count}]
+
+    def __repr__(self) -> str:
+        return f"<BulkExport id={self.id}>"
+
+
+class BillingExport(IdReprMixin, db.Model):
+    """A billing clerk's download of visits: who, when, which, and the file's checksum."""
+
+    __tablename__ = "billing_exports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    date_from: Mapped[date] = mapped_column(Date)
+    date_to: Mapped[date] = mapped_column(Date)
+    file_format: Mapped[str] = mapped_column(String(12))  # ndjson-zip | bundle
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int]
+    visit_count: Mapped[int]
+
+    user: Mapped[User] = relationship()
+    visits: Mapped[list[ExportedVisit]] = relationship(back_populates="export")
+
+
+class ExportedVisit(db.Model):
+    """A visit sent in a billing export; one row per export, so re-exports show."""
+
+    __tablename__ = "exported_visits"
+
+    export_id: Mapped[int] = mapped_column(ForeignKey("billing_exports.id"), primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), primary_key=True, index=True)
+
+    export: Mapped[BillingExport] = relationship(back_populates="visits")

@@ -1,0 +1,262 @@
+"""The FHIR REST API's reads and searches: which rows answer a request.
+Mapping rows to FHIR JSON is intake.fhir's job; this module queries."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Select, or_
+from sqlalchemy.orm import selectinload
+
+from intake.extensions import db
+from intake.models import (Coverage, Patient, Payer, Practice, Provider, SignedConsent, Visit,
+                           VisitDiagnosis)
+from intake.normalize import name_key
+from intake.services import audit
+
+MAX_COUNT = 100
+DEFAULT_COUNT = 20
+
+
+class SearchError(ValueError):
+    """A request we will not guess at: answered 400 with an OperationOutcome."""
+
+
+def _day_range(value: str) -> tuple[str, datetime, datetime]:
+    """FHIR date search: optional prefix (eq, ge, gt, le, lt) and a date or
+    a date-time; returns the prefix and the UTC interval the value denotes."""
+    match = re.fullmatch(r"(eq|ne|ge|gt|le|lt|sa|eb|ap)?(\d{4}-\d{2}-\d{2})(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?",
+                         value)
+    if not match:
+        raise SearchError(f"'{value}' is not a FHIR date (YYYY-MM-DD, optionally with a prefix).")
+    prefix = match.group(1) or "eq"
+    if prefix not in ("eq", "ge", "gt", "le", "lt"):
+        raise SearchError(f"Date prefix '{prefix}' is not supported; use eq, ge, gt, le or lt.")
+    day = date.fromisoformat(match.group(2))
+    if match.group(3):
+        moment = datetime.fromisoformat(match.group(2) + match.group(3).replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return prefix, moment, moment
+    start = datetime.combine(day, time.min, timezone.utc)
+    return prefix, start, start + timedelta(days=1)
+
+
+def _date_filter(column: Any, value: str, *, is_date: bool) -> Any:
+    prefix, start, end = _day_range(value)
+    if is_date:
+        start_v, end_v = start.date(), end.date()
+        if start_v == end_v:
+            end_v = start_v + timedelta(days=1)
+    else:
+        start_v, end_v = start, end if end > start else start + timedelta(microseconds=1)
+    return {"eq": (column >= start_v) & (column < end_v), "ge": column >= start_v,
+            "gt": column >= end_v, "le": column < end_v, "lt": column < start_v}[prefix]
+
+
+def _ref_id(value: str, resource_type: str) -> int:
+    """'Patient/12' or '12' -> 12."""
+    raw = value.removeprefix(f"{resource_type}/")
+    if not raw.isdigit():
+        raise SearchError(f"'{value}' is not a {resource_type} reference like {resource_type}/12.")
+    return int(raw)
+
+
+def _name(stmt: Select, value: str) -> Select:
+    key = name_key(value)
+    return stmt.where(or_(Patient.family_norm.startswith(key, autoescape=True),
+                          Patient.given_norm.startswith(key, autoescape=True)))
+
+
+def _identifier(stmt: Select, value: str) -> Select:
+    return stmt.where(Patient.mrn == value.rsplit("|", 1)[-1])
+
+
+Filter = Callable[[Select, str], Select]
+
+SEARCH: dict[str, dict[str, Filter]] = {
+    "Patient": {
+        "name": _name,
+        "family": lambda s, v: s.where(Patient.family_norm.startswith(name_key(v), autoescape=True)),
+        "given": lambda s, v: s.where(Patient.given_norm.startswith(name_key(v), autoescape=True)),
+        "birthdate": lambda s, v: s.where(_date_filter(Patient.birth_date, v, is_date=True)),
+        "identifier": _identifier,
+        "_lastUpdated": lambda s, v: s.where(_date_filter(Patient.updated_at, v, is_date=False)),
+    },
+    "Coverage": {
+        "patient": lambda s, v: s.where(Coverage.patient_id == _ref_id(v, "Patient")),
+        "beneficiary": lambda s, v: s.where(Coverage.patient_id == _ref_id(v, "Patient")),
+        "_lastUpdated": lambda s, v: s.where(_date_filter(Coverage.updated_at, v, is_date=False)),
+    },
+    "RelatedPerson": {
+        "patient": lambda s, v: s.where(Coverage.patient_id == _ref_id(v, "Patient")),
+    },
+    "Encounter": {
+        "patient": lambda s, v: s.where(Visit.patient_id == _ref_id(v, "Patient")),
+        "date": lambda s, v: s.where(_date_filter(Visit.date_of_service, v, is_date=True)),
+        "_lastUpdated": lambda s, v: s.where(_date_filter(Visit.updated_at, v, is_date=False)),
+    },
+    "Claim": {
+        "patient": lambda s, v: s.where(Visit.patient_id == _ref_id(v, "Patient")),
+        "created": lambda s, v: s.where(_date_filter(Visit.charges_locked_at, v, is_date=False)),
+    },
+    "Condition": {
+        "patient": lambda s, v: s.join(Visit, Visit.id == VisitDiagnosis.visit_id)
+        .where(Visit.patient_id == _ref_id(v, "Patient")),
+        "encounter": lambda s, v: s.where(VisitDiagnosis.visit_id == _ref_id(v, "Encounter")),
+    },
+    "Consent": {
+        "patient": lambda s, v: s.where(SignedConsent.patient_id == _ref_id(v, "Patient")),
+    },
+    "Organization": {},
+    "Practitioner": {
+        "identifier": lambda s, v: s.where(Provider.npi == v.rsplit("|", 1)[-1]),
+    },
+}
+
+SORT: dict[str, dict[str, Any]] = {
+    "Patient": {"family": Patient.family_norm, "given": Patient.given_norm,
+                "birthdate": Patient.birth_date, "_lastUpdated": Patient.updated_at,
+                "_id": Patient.id},
+    "Encounter": {"date": Visit.date_of_service, "_lastUpdated": Visit.updated_at, "_id": Visit.id},
+    "Claim": {"created": Visit.charges_locked_at, "_id": Visit.id},
+    "Coverage": {"_id": Coverage.id},
+}
+
+
+def _base(resource_type: str) -> tuple[Select, Any]:
+    """The query behind a type, and its id column."""
+    if resource_type == "Patient":
+        return db.select(Patient), Patient.id
+    if resource_type == "Coverage":
+        return (db.select(Coverage).where(Coverage.status == "active")
+                .options(selectinload(Coverage.payer), selectinload(Coverage.patient)), Coverage.id)
+    if resource_type == "RelatedPerson":
+        return (db.select(Coverage).where(Coverage.relationship_code != "self")
+                .options(selectinload(Coverage.patient)), Coverage.id)
+    if resource_type == "Encounter":
+        return db.select(Visit).options(selectinload(Visit.provider)), Visit.id
+    if resource_type == "Claim":
+        return (db.select(Visit).where(Visit.charges_locked_at.is_not(None)).options(
+            selectinload(Visit.lines), selectinload(Visit.diagnoses), selectinload(Visit.provider),
+            selectinload(Visit.patient).selectinload(Patient.coverages)), Visit.id)
+    if resource_type == "Condition":
+        return (db.select(VisitDiagnosis).options(selectinload(VisitDiagnosis.visit)),
+                VisitDiagnosis.id)
+    if resource_type == "Practitioner":
+        return db.select(Provider), Provider.id
+    if resource_type == "Consent":
+        return db.select(SignedConsent), SignedConsent.id
+    raise SearchError(f"{resource_type} is not served here.")
+
+
+@dataclass
+class Page:
+    rows: list[Any]
+    total: int
+    offset: int
+    count: int
+
+
+def search(resource_type: str, params: Mapping[str, list[str]]) -> Page:
+    """Rows of a type matching FHIR search parameters. Unknown parameters are
+    refused rather than ignored, so a client never mistakes a partial answer
+    for a filtered one."""
+    allowed = SEARCH.get(resource_type)
+    if allowed is None and resource_type != "Organization":
+        raise SearchError(f"{resource_type} is not served here.")
+    count = _int_param(params, "_count", DEFAULT_COUNT, 0, MAX_COUNT)
+    offset = _int_param(params, "_offset", 0, 0, 10**9)
+    if resource_type == "Organization":
+        return _organizations(params, count, offset)
+    stmt, id_column = _base(resource_type)
+    for name, values in params.items():
+        if name in ("_count", "_offset", "_sort", "_format"):
+            continue
+        if name == "_id":
+            stmt = stmt.where(id_column.in_([int(v) for v in values if v.isdigit()]))
+            continue
+        if name not in allowed:
+            raise SearchError(f"Search parameter '{name}' is not supported for {resource_type}; "
+                              f"supported: {', '.join(sorted(allowed) + ['_id', '_count', '_sort'])}.")
+        for value in values:
+            stmt = allowed[name](stmt, value)
+    total = db.session.scalar(db.select(db.func.count()).select_from(stmt.subquery()))
+    stmt = stmt.order_by(*_order(resource_type, params.get("_sort", []), id_column))
+    rows = list(db.session.execute(stmt.offset(offset).limit(count)).scalars()) if count else []
+    audit.record("fhir.search", object_type=resource_type.lower(),
+                 detail=f"params={','.join(sorted(params))} results={len(rows)}")
+    return Page(rows=rows, total=total or 0, offset=offset, count=count)
+
+
+def _int_param(params: Mapping[str, list[str]], name: str, default: int, low: int, high: int) -> int:
+    values = params.get(name)
+    if not values:
+        return default
+    if not values[0].isdigit():
+        raise SearchError(f"{name} must be a whole number.")
+    return max(low, min(int(values[0]), high))
+
+
+def _order(resource_type: str, sort: list[str], id_column: Any) -> list[Any]:
+    """Only allow-listed sort keys reach SQL: a name, never an expression."""
+    allowed = SORT.get(resource_type, {"_id": id_column})
+    order = []
+    for key in (k for value in sort for k in value.split(",") if k):
+        column = allowed.get(key.lstrip("-"))
+        if column is None:
+            raise SearchError(f"Sorting {resource_type} by '{key}' is not supported; "
+                              f"use {', '.join(sorted(allowed))}.")
+        order.append(column.desc() if key.startswith("-") else column.asc())
+    return order + [id_column.asc()]
+
+
+def _organizations(params: Mapping[str, list[str]], count: int, offset: int) -> Page:
+    for name in params:
+        if name not in ("_count", "_offset", "_id"):
+            raise SearchError(f"Search parameter '{name}' is not supported for Organization.")
+    rows: list[Any] = []
+    practice = db.session.get(Practice, 1)
+    if practice is not None:
+        rows.append(practice)
+    rows += list(db.session.execute(db.select(Payer).order_by(Payer.id)).scalars())
+    wanted = params.get("_id")
+    if wanted:
+        rows = [r for r in rows if organization_id(r) in wanted]
+    return Page(rows=rows[offset:offset + count], total=len(rows), offset=offset, count=count)
+
+
+def organization_id(row: Practice | Payer) -> str:
+    return "practice" if isinstance(row, Practice) else f"payer-{row.id}"
+
+
+def read(resource_type: str, resource_id: str) -> Any | None:
+    """One row by its FHIR id, audited as a chart read when it is one."""
+    if resource_type == "Organization":
+        if resource_id == "practice":
+            return db.session.get(Practice, 1)
+        if resource_id.startswith("payer-") and resource_id[6:].isdigit():
+            return db.session.get(Payer, int(resource_id[6:]))
+        return None
+    if not resource_id.isdigit():
+        return None
+    stmt, id_column = _base(resource_type)
+    row = db.session.execute(stmt.where(id_column == int(resource_id))).scalar_one_or_none()
+    if row is not None:
+        audit.record("fhir.read", patient_id=patient_of(row), object_type=resource_type.lower(),
+                     object_id=int(resource_id))
+    return row
+
+
+def patient_of(row: Any) -> int | None:
+    if isinstance(row, Patient):
+        return row.id
+    if isinstance(row, (Coverage, Visit, SignedConsent)):
+        return row.patient_id
+    if isinstance(row, VisitDiagnosis):
+        return row.visit.patient_id
+    return None

@@ -1,0 +1,65 @@
+"""Background work (bulk export) on Huey: SQLite storage in the instance
+folder by default, Redis when INTAKE_HUEY_REDIS_URL is set (several app
+servers). Run the worker with `intake worker`; `make run` starts one."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from huey import RedisHuey, SqliteHuey, crontab
+from huey.api import Huey
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _make_huey() -> Huey:
+    url = os.environ.get("INTAKE_HUEY_REDIS_URL")
+    if url:
+        return RedisHuey("intake", url=url)
+    instance = Path(os.environ.get("INTAKE_INSTANCE_PATH") or ROOT / "instance")
+    instance.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("intake", filename=str(instance / "tasks.db"))
+
+
+huey = _make_huey()
+_bound_app: Any = None
+
+
+def bind_app(app: Any) -> None:
+    """Run tasks against this app (tests, and `intake worker`)."""
+    global _bound_app
+    _bound_app = app
+
+
+def _app() -> Any:
+    global _bound_app
+    if _bound_app is None:
+        from intake import create_app
+
+        _bound_app = create_app()
+    return _bound_app
+
+
+@huey.task()
+def run_bulk_export(job_id: str) -> None:
+    from intake.extensions import db
+    from intake.services import bulk
+
+    with _app().app_context():
+        try:
+            bulk.run_export(job_id)
+        finally:
+            db.session.remove()
+
+
+@huey.periodic_task(crontab(minute="*/15"))
+def purge_expired_exports() -> None:
+    from intake.extensions import db
+    from intake.services import bulk
+
+    with _app().app_context():
+        bulk.purge_expired()
+        db.session.commit()
+        db.session.remove()

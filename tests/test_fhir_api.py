@@ -1,0 +1,293 @@
+"""The FHIR REST API and Bulk Data $export, through the HTTP interface."""
+
+from __future__ import annotations
+
+import io
+
+import orjson
+import pytest
+
+from intake.extensions import db
+from intake.models import BulkExport, Visit
+from intake.services import charges, tokens
+from tests.conftest import FY2026_DAY
+
+FHIR = "application/fhir+json"
+
+
+@pytest.fixture
+def token(app):
+    with app.app_context():
+        record, plain = tokens.create_token("Billing back office")
+        db.session.commit()
+    return plain
+
+
+@pytest.fixture
+def api(client, token):
+    """GET/DELETE with the bearer token."""
+
+    class Api:
+        def get(self, path, **kw):
+            headers = {"Authorization": f"Bearer {token}", **kw.pop("headers", {})}
+            return client.get(path, headers=headers, **kw)
+
+        def delete(self, path):
+            return client.delete(path, headers={"Authorization": f"Bearer {token}"})
+
+    return Api()
+
+
+@pytest.fixture
+def world(app, create_patient, create_coverage, create_visit):
+    """Two patients; one with coverage and a coded, locked visit."""
+    a = create_patient()
+    b = create_patient(family_name="Okafor", given_name="Ada", phone_mobile="+13125550177",
+                       email=None, address_line1=None, city=None, state=None, postal_code=None)
+    cov = create_coverage(a)
+    vid = create_visit(a, day=FY2026_DAY)
+    with app.app_context():
+        from intake.services import practice
+
+        practice.save_practice({"name": "Lakeside Family Medicine", "npi": "1245319599",
+                                "default_pos": "11"})
+        visit = db.session.get(Visit, vid)
+        charges.add_diagnosis(visit, "E11.9")
+        charges.save_line(visit, {"code": "99213", "pointers": [1], "unit_price_cents": 9000})
+        charges.lock(visit)
+        db.session.commit()
+    return {"a": a, "b": b, "coverage": cov, "visit": vid}
+
+
+def test_metadata_is_public_and_honest(client):
+    response = client.get("/fhir/metadata")
+    assert response.status_code == 200 and response.mimetype == FHIR
+    body = response.json
+    assert body["resourceType"] == "CapabilityStatement" and body["fhirVersion"] == "4.0.1"
+    patient = next(r for r in body["rest"][0]["resource"] if r["type"] == "Patient")
+    names = {p["name"] for p in patient["searchParam"]}
+    assert {"name", "family", "given", "birthdate", "identifier", "_lastUpdated"} <= names
+
+
+def test_no_token_no_data(client, world):
+    response = client.get(f"/fhir/Patient/{world['a']}")
+    assert response.status_code == 401
+    assert response.json["resourceType"] == "OperationOutcome"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    bad = client.get("/fhir/Patient", headers={"Authorization": "Bearer itk_not-a-real-token"})
+    assert bad.status_code == 401
+
+
+def test_staff_session_is_not_an_api_token(desk, world):
+    assert desk.get(f"/fhir/Patient/{world['a']}").status_code == 401
+
+
+def test_revoked_token_stops_at_once(app, api, token, world):
+    assert api.get(f"/fhir/Patient/{world['a']}").status_code == 200
+    with app.app_context():
+        record = tokens.authenticate(f"Bearer {token}")
+        tokens.revoke(record.id)
+        db.session.commit()
+    assert api.get(f"/fhir/Patient/{world['a']}").status_code == 401
+
+
+def test_read_each_type(api, world):
+    for path in (f"Patient/{world['a']}", f"Coverage/{world['coverage']}",
+                 f"Encounter/{world['visit']}", f"Claim/{world['visit']}",
+                 "Organization/practice", "Practitioner/1"):
+        response = api.get(f"/fhir/{path}")
+        assert response.status_code == 200, path
+        assert response.mimetype == FHIR
+        assert f"{response.json['resourceType']}/{response.json['id']}" == path
+    assert api.get("/fhir/Patient/999999").status_code == 404
+    assert api.get("/fhir/Patient/999999").json["resourceType"] == "OperationOutcome"
+
+
+def test_patient_search(api, world):
+    def ids(query):
+        body = api.get(f"/fhir/Patient?{query}").json
+        assert body["resourceType"] == "Bundle" and body["type"] == "searchset"
+        return sorted(int(e["resource"]["id"]) for e in body.get("entry", []))
+
+    assert ids("family=wojcik") == [world["a"]]
+    assert ids("name=ada") == [world["b"]]
+    assert ids("birthdate=1980-03-14") == [world["a"], world["b"]]
+    assert ids("birthdate=ge1980-03-15") == []
+    assert ids("_lastUpdated=ge2000-01-01") == [world["a"], world["b"]]
+
+
+def test_identifier_search_and_reference_searches(app, api, world):
+    from intake.models import Patient
+
+    with app.app_context():
+        mrn = db.session.get(Patient, world["a"]).mrn
+    body = api.get(f"/fhir/Patient?identifier={mrn}").json
+    assert [e["resource"]["id"] for e in body["entry"]] == [str(world["a"])]
+    cov = api.get(f"/fhir/Coverage?patient=Patient/{world['a']}").json
+    assert cov["total"] == 1
+    enc = api.get(f"/fhir/Encounter?patient={world['a']}&date={FY2026_DAY.isoformat()}").json
+    assert enc["total"] == 1
+    claims = api.get(f"/fhir/Claim?patient={world['a']}").json
+    assert claims["total"] == 1 and claims["entry"][0]["resource"]["total"]["value"] == 90.0
+
+
+def test_paging_with_next_links(api, world):
+    first = api.get("/fhir/Patient?_count=1&_sort=family").json
+    assert first["total"] == 2 and len(first["entry"]) == 1
+    link = next(link["url"] for link in first["link"] if link["relation"] == "next")
+    second = api.get(link.split("localhost", 1)[1]).json
+    assert second["entry"][0]["resource"]["id"] != first["entry"][0]["resource"]["id"]
+    assert not [link for link in second["link"] if link["relation"] == "next"]
+
+
+@pytest.mark.parametrize("query", [
+    "_sort=birthdate;DROP TABLE patients", "_sort=(select 1)", "_sort=mrn",
+    "unknown=1", "birthdate=yesterday", "_count=abc",
+])
+def test_bad_searches_are_refused_not_guessed(api, world, query):
+    response = api.get(f"/fhir/Patient?{query}")
+    assert response.status_code == 400
+    assert response.json["resourceType"] == "OperationOutcome"
+
+
+def test_read_only(api, client, token, world):
+    response = client.post("/fhir/Patient", json={"resourceType": "Patient"},
+                           headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 405
+
+
+def test_api_calls_are_audited(app, api, world):
+    from intake.models import AuditEvent
+
+    api.get(f"/fhir/Patient/{world['a']}")
+    with app.app_context():
+        event = db.session.execute(db.select(AuditEvent).filter_by(action="fhir.read")).scalar_one()
+        assert event.patient_id == world["a"]
+        assert event.actor.startswith("token:")
+
+
+# ---- Bulk Data ---------------------------------------------------------------------
+
+def _kickoff(api, path="/fhir/$export", query=""):
+    return api.get(f"{path}{query}", headers={"Prefer": "respond-async", "Accept": FHIR})
+
+
+def test_bulk_export_end_to_end(app, api, world):
+    response = _kickoff(api)
+    assert response.status_code == 202
+    status_url = response.headers["Content-Location"].split("localhost", 1)[1]
+    status = api.get(status_url)  # the test worker runs tasks at once
+    assert status.status_code == 200
+    manifest = status.json
+    assert manifest["requiresAccessToken"] is True
+    by_type = {o["type"]: o for o in manifest["output"]}
+    assert {"Patient", "Coverage", "Encounter", "Condition", "Claim", "Organization",
+            "Practitioner"} <= set(by_type)
+    assert by_type["Patient"]["count"] == 2
+    file = api.get(by_type["Patient"]["url"].split("localhost", 1)[1])
+    assert file.status_code == 200 and file.mimetype == "application/fhir+ndjson"
+    lines = [orjson.loads(line) for line in io.BytesIO(file.data).read().splitlines()]
+    file.close()
+    assert sorted(int(r["id"]) for r in lines) == sorted([world["a"], world["b"]])
+
+
+def test_bulk_export_type_and_since(app, api, world):
+    status_url = _kickoff(api, query="?_type=Patient,Coverage").headers["Content-Location"]
+    manifest = api.get(status_url.split("localhost", 1)[1]).json
+    assert {o["type"] for o in manifest["output"]} == {"Patient", "Coverage"}
+    later = _kickoff(api, "/fhir/Patient/$export", "?_since=2999-01-01T00:00:00Z")
+    manifest = api.get(later.headers["Content-Location"].split("localhost", 1)[1]).json
+    assert manifest["output"] == []
+
+
+@pytest.mark.parametrize("query", ["?_type=Banana", "?_outputFormat=text/csv", "?_since=soon"])
+def test_bulk_export_bad_requests(api, world, query):
+    response = _kickoff(api, query=query)
+    assert response.status_code == 400 and response.json["resourceType"] == "OperationOutcome"
+
+
+def test_bulk_export_needs_respond_async(api):
+    assert api.get("/fhir/$export").status_code == 400
+
+
+def test_bulk_status_while_running_then_cancel(app, api, token):
+    with app.app_context():
+        record = tokens.authenticate(f"Bearer {token}")
+        job_id = "00000000-0000-4000-8000-000000000001"
+        job = BulkExport(id=job_id, level="system",
+                         types=["Patient"], status="running", progress=40,
+                         request_url="http://localhost/fhir/$export", token_id=record.id)
+        db.session.add(job)
+        db.session.commit()
+    status = api.get(f"/fhir/bulk/{job_id}")
+    assert status.status_code == 202
+    assert status.headers["X-Progress"] == "running 40%" and status.headers["Retry-After"]
+    assert api.delete(f"/fhir/bulk/{job_id}").status_code == 202
+    assert api.get(f"/fhir/bulk/{job_id}").status_code == 404
+
+
+def test_another_tokens_export_is_not_found(app, api, client, world):
+    status_url = _kickoff(api).headers["Content-Location"].split("localhost", 1)[1]
+    with app.app_context():
+        _, other = tokens.create_token("Someone else")
+        db.session.commit()
+    response = client.get(status_url, headers={"Authorization": f"Bearer {other}"})
+    assert response.status_code == 404
+
+
+def test_expired_files_are_gone(app, api, world):
+    from datetime import datetime, timedelta, timezone
+
+    from intake.services import bulk
+
+    status_url = _kickoff(api).headers["Content-Location"].split("localhost", 1)[1]
+    manifest = api.get(status_url).json
+    file_url = manifest["output"][0]["url"].split("localhost", 1)[1]
+    job_id = status_url.rsplit("/", 1)[1]
+    with app.app_context():
+        job = db.session.get(BulkExport, job_id)
+        job.expires_at = datetime.now(timezone.utc) - timedelta(minutes=1)
+        db.session.commit()
+        assert bulk.purge_expired() == 1
+        db.session.commit()
+        assert not bulk.export_dir(job_id).exists()
+    assert api.get(file_url).status_code == 410
+    assert api.get(status_url).status_code == 410
+
+
+def test_export_file_names_come_from_the_job_only(api, world):
+    status_url = _kickoff(api).headers["Content-Location"].split("localhost", 1)[1]
+    api.get(status_url)
+    for name in ("..%2F..%2Fsecret_key", "../../secret_key", "Patient.ndjson%00"):
+        assert api.get(f"{status_url}/{name}").status_code == 404
+
+
+def test_tokens_cli(app, runner):
+    from intake.cli import cli
+
+    created = runner.invoke(cli, ["tokens", "create", "Clearinghouse"])
+    assert created.exit_code == 0, created.output
+    plain = created.output.strip().splitlines()[-1]
+    assert plain.startswith("itk_")
+    listed = runner.invoke(cli, ["tokens", "list"])
+    assert "Clearinghouse" in listed.output and plain not in listed.output
+    with app.app_context():
+        token_id = tokens.authenticate(f"Bearer {plain}").id
+        db.session.rollback()
+    assert runner.invoke(cli, ["tokens", "revoke", str(token_id)]).exit_code == 0
+    with app.app_context():
+        assert tokens.authenticate(f"Bearer {plain}") is None
+
+
+def test_fhir_export_cli(app, runner, world, tmp_path):
+    from intake.cli import cli
+
+    result = runner.invoke(cli, ["fhir", "export", "--output", str(tmp_path / "out"),
+                                 "--type", "Patient", "--type", "Claim"])
+    assert result.exit_code == 0, result.output
+    patients = (tmp_path / "out" / "Patient.ndjson").read_bytes().splitlines()
+    assert len(patients) == 2
+    claim = orjson.loads((tmp_path / "out" / "Claim.ndjson").read_bytes().splitlines()[0])
+    assert claim["resourceType"] == "Claim" and claim["id"] == str(world["visit"])
+    bad = runner.invoke(cli, ["fhir", "export", "--output", str(tmp_path / "x"), "--type", "Banana"])
+    assert bad.exit_code != 0
