@@ -32,7 +32,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _finish_config(app)
 
     from intake import db as db_setup
-    from intake.extensions import bootstrap, csrf, db, login_manager, migrate
+    from intake.blueprints.kiosk.access import KioskSessionInterface, select_locale
+    from intake.extensions import babel, bootstrap, csrf, db, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"),
@@ -40,6 +41,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     bootstrap.init_app(app)
     login_manager.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    app.session_interface = KioskSessionInterface()  # kiosk pages get their own cookie
     with app.app_context():
         db_setup.configure_engine(db.engine)
 
@@ -52,11 +55,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from intake.blueprints.admin import bp as admin_bp
     from intake.blueprints.auth import bp as auth_bp
+    from intake.blueprints.billing import bp as billing_bp
+    from intake.blueprints.fhir_api import bp as fhir_bp
+    from intake.blueprints.kiosk import bp as kiosk_bp
     from intake.blueprints.staff import bp as staff_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(billing_bp, url_prefix="/billing")
+    app.register_blueprint(fhir_bp, url_prefix="/fhir")
+    csrf.exempt(fhir_bp)  # bearer tokens, no cookies: nothing to forge
+    app.register_blueprint(kiosk_bp, url_prefix="/kiosk")
     return app
 
 

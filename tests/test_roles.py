@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import FY2026_DAY
 
-ROLES = ("anonymous", "receptionist", "billing", "admin")
+ROLES = ("anonymous", "receptionist", "billing", "admin", "api token", "kiosk device")
 IGNORED_ENDPOINTS = {"static", "bootstrap.static"}
 
 
@@ -22,6 +22,28 @@ def _routes(app):
 def test_every_route_declares_its_roles(app):
     missing = [rule.rule for rule, view in _routes(app) if not hasattr(view, "allowed_roles")]
     assert missing == []
+
+
+def _api_token_and_export(app):
+    """A read-only token and a finished export of its, with one file."""
+    from intake.extensions import db
+    from intake.models import BulkExport
+    from intake.services import bulk, tokens
+
+    with app.app_context():
+        record, plain = tokens.create_token("Role matrix")
+        job = BulkExport(id="00000000-0000-4000-8000-00000000abcd", level="system",
+                         types=["Patient"], status="complete", progress=100,
+                         request_url="http://localhost/fhir/$export", token_id=record.id,
+                         output=[{"type": "Patient", "file": "Patient.ndjson", "count": 0}])
+        job.transaction_time = job.completed_at = job.requested_at = __import__(
+            "datetime").datetime.now(__import__("datetime").timezone.utc)
+        job.expires_at = job.completed_at + __import__("datetime").timedelta(hours=1)
+        db.session.add(job)
+        db.session.commit()
+        bulk.export_dir(job.id).mkdir(parents=True, exist_ok=True)
+        (bulk.export_dir(job.id) / "Patient.ndjson").write_bytes(b"")
+        return plain, job.id
 
 
 def _url(rule, values):
@@ -41,6 +63,7 @@ def test_role_matrix(app, role, client_as, create_patient, create_coverage, crea
     from intake.extensions import db
     from intake.models import Coverage
     from intake.services import coverages
+    from tests.kiosk.factories import enroll_code, enrolled_client, submit_intake
 
     patient_id = create_patient()
     coverage_id = create_coverage(patient_id)
@@ -71,14 +94,28 @@ def test_role_matrix(app, role, client_as, create_patient, create_coverage, crea
                   "user_id": user_id, "payer_id": 1, "direction": "up", "visit_id": visit_id,
                   "provider_id": provider_id, "diagnosis_id": diagnosis.id, "action": "up",
                   "line_id": line.id, "payment_id": payment.id, "fee_id": 1}
-    client = app.test_client() if role == "anonymous" else client_as(role)
+    token, job_id = _api_token_and_export(app)
+    values.update(resource_type="Patient", resource_id=str(patient_id), job_id=job_id,
+                  filename="Patient.ndjson")
+    values.update(submission_id=submit_intake(app), device_id=enroll_code(app, "spare tablet")[0],
+                  step="about", key="sig-treatment")
+    if role == "anonymous":
+        client = app.test_client()
+    elif role == "api token":
+        client = app.test_client()
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    elif role == "kiosk device":
+        client = enrolled_client(app)
+        client.post("/kiosk/start", data={"language": "en"})  # a draft, so kiosk pages render
+    else:
+        client = client_as(role)
 
     checked = 0
     for rule, view in _routes(app):
         allowed = view.allowed_roles
         if rule.endpoint == "auth.logout":
             continue  # signs the client out; covered in test_auth
-        method = "GET" if "GET" in rule.methods else "POST"
+        method = next(m for m in ("GET", "POST", "DELETE") if m in rule.methods)
         url = _url(rule, values)
         response = client.open(url, method=method)
         response.close()  # file responses (card images) hold the file open
@@ -86,7 +123,22 @@ def test_role_matrix(app, role, client_as, create_patient, create_coverage, crea
         where = f"{method} {rule.rule} as {role}"
         if "public" in allowed:
             assert response.status_code != 403, where
-        elif role == "anonymous":
+        elif "api" in allowed:
+            # The FHIR API takes a bearer token only: sessions count for nothing.
+            if role == "api token":
+                assert response.status_code not in (401, 403), where
+            else:
+                assert response.status_code == 401, where
+        elif "kiosk" in allowed:
+            # Only an enrolled device: a staff sign-in counts for nothing there.
+            if role == "kiosk device":
+                assert response.status_code not in (401, 403), where
+            else:
+                assert response.status_code == 403, where
+        elif role in ("anonymous", "kiosk device"):
+            # The kiosk's cookie grants nothing outside the kiosk.
+            assert response.status_code == 302 and "/login" in response.headers["Location"], where
+        elif role == "api token":  # a token opens the FHIR API and nothing else
             assert response.status_code == 302 and "/login" in response.headers["Location"], where
         elif role in allowed:
             assert response.status_code not in (401, 403), where
@@ -95,3 +147,4 @@ def test_role_matrix(app, role, client_as, create_patient, create_coverage, crea
         else:
             assert response.status_code == 403, where
     assert checked >= 15
+    assert any("kiosk" in r.rule for r, _ in _routes(app))

@@ -2,6 +2,7 @@
 
 from intake.models.audit import AuditEvent
 from intake.models.coverage import CardImage, Coverage, Payer
+from intake.models.exchange import ApiToken, BillingExport, BulkExport, ExportedVisit
 from intake.models.patient import Patient
 from intake.models.payment import Payment
 from intake.models.practice import Fee, Practice, Provider
@@ -9,6 +10,11 @@ from intake.models.user import StaffSession, User
 from intake.models.visit import ChargeLine, Visit, VisitDiagnosis, VisitEvent
 
 __all__ = [
+    "ApiToken", "BillingExport", "BulkExport", "ExportedVisit",
     "AuditEvent", "CardImage", "ChargeLine", "Coverage", "Fee", "Patient", "Payer", "Payment",
     "Practice", "Provider", "StaffSession", "User", "Visit", "VisitDiagnosis", "VisitEvent",
 ]
+
+from intake.models.kiosk import KioskDevice, KioskDraft, KioskSubmission, SignedConsent  # noqa: E402
+
+__all__ += ["KioskDevice", "KioskDraft", "KioskSubmission", "SignedConsent"]
