@@ -110,9 +110,11 @@ def users_create(username: str, role: str, password_stdin: bool) -> None:
 @cli.command("demo")
 @click.option("--patients", "count", type=click.IntRange(1, 1_000_000), default=50,
               show_default=True, help="How many synthetic patients to add.")
+@click.option("--kiosk", "kiosk_count", type=click.IntRange(0, 1000), default=3, show_default=True,
+              help="Pending kiosk submissions for the review queue.")
 @click.option("--seed", type=int, default=None, help="Repeatable data.")
 @with_appcontext
-def demo_command(count: int, seed: int | None) -> None:
+def demo_command(count: int, kiosk_count: int, seed: int | None) -> None:
     """Add synthetic (Faker) patients with coverages. Never real people."""
     from intake.services import demo, payers
 
@@ -130,8 +132,10 @@ def demo_command(count: int, seed: int | None) -> None:
             bar.update(1)
             if i % batch == 0:
                 db.session.commit()
+    if kiosk_count:
+        demo.create_demo_kiosk_submissions(kiosk_count, seed=seed)
     db.session.commit()
-    click.echo(f"Added {count} synthetic patients.")
+    click.echo(f"Added {count} synthetic patients and {kiosk_count} kiosk submissions to review.")
 
 
 @cli.group("tokens")

@@ -28,6 +28,11 @@ class Defaults:
     INTAKE_DEFAULT_REGION = "US"
     INTAKE_DUPLICATE_THRESHOLD = 60
     INTAKE_SEARCH_LIMIT = 50
+    # Redirect to https and send HSTS: set behind TLS (with SESSION_COOKIE_SECURE).
+    INTAKE_FORCE_HTTPS = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    INTAKE_LOGIN_LIMIT = "10 per minute;50 per hour"
     INTAKE_TIMEZONE = "America/New_York"  # the practice's clock for "today"
     INTAKE_BOARD_REFRESH_SECONDS = 30
 
@@ -48,6 +53,8 @@ def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, An
         "SESSION_COOKIE_SECURE",
         "SQLALCHEMY_DATABASE_URI",
         "MAX_CONTENT_LENGTH",
+        "RATELIMIT_STORAGE_URI",
+        "RATELIMIT_ENABLED",
     }
     for key, value in environ.items():
         if not key.startswith("INTAKE_"):

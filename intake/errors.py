@@ -24,6 +24,7 @@ MESSAGES = {
     409: "Someone else changed this record a moment ago. Nothing was saved; "
          "reload the page and try again.",
     413: "The upload is too large.",
+    429: "Too many attempts. Wait a minute and try again.",
     500: "Something went wrong on our side. Nothing was saved; please try again.",
 }
 

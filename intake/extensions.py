@@ -2,9 +2,12 @@
 
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -29,3 +32,7 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 bootstrap = Bootstrap5()
 babel = Babel()
+talisman = Talisman()
+# Storage from RATELIMIT_STORAGE_URI: in-memory counts are per worker, so
+# several app servers share Redis (INTAKE_RATELIMIT_STORAGE_URI=redis://...).
+limiter = Limiter(key_func=get_remote_address)

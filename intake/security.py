@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort
+from flask import Flask, abort, request
 from flask_login import current_user
 
 from intake.extensions import login_manager
@@ -14,6 +14,19 @@ from intake.extensions import login_manager
 F = TypeVar("F", bound=Callable[..., Any])
 
 PUBLIC = "public"
+
+# No inline script or style anywhere: scripts and styles are files under /static.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": ["'self'", "data:", "blob:"],  # card previews, drawn signatures
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
 
 
 def roles_required(*roles: str) -> Callable[[F], F]:
@@ -50,12 +63,25 @@ def init_app(app: Flask) -> None:
 
         return load_session_user(token, app.config["INTAKE_SESSION_ABSOLUTE"].total_seconds())
 
+    from intake.extensions import limiter, talisman
+
+    talisman.init_app(
+        app,
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        force_https=app.config["INTAKE_FORCE_HTTPS"],
+        strict_transport_security=True,  # sent only on requests that came over https
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        session_cookie_http_only=True,
+        frame_options="DENY",
+        referrer_policy="same-origin",
+        permissions_policy={"camera": "self", "geolocation": "()", "microphone": "()"},
+    )
+    limiter.init_app(app)
+
     @app.after_request
-    def no_store_for_staff(response: Any) -> Any:
-        # Pages behind a login show patient data: never cache them.
-        if current_user.is_authenticated:
+    def no_store(response: Any) -> Any:
+        # Pages show patient data (staff, kiosk, API): never cache them.
+        # Static files keep their caching.
+        if request.endpoint and not request.endpoint.endswith("static"):
             response.headers["Cache-Control"] = "no-store"
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
         return response

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from datetime import date
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from werkzeug.serving import make_server
 
 from intake import create_app
 from intake.config import normalise_database_url
@@ -35,6 +38,9 @@ def _app(instance: Path, database_url: str, **extra: Any) -> Flask:
         # Cheap hashes in tests; production keeps argon2-cffi's defaults.
         "INTAKE_ARGON2_TIME_COST": 1,
         "INTAKE_ARGON2_MEMORY_KIB": 1024,
+        # Tests sign in hundreds of times from 127.0.0.1; test_security
+        # turns the limiter on where it is under test.
+        "RATELIMIT_ENABLED": False,
         **extra,
     }
     return create_app(config)
@@ -253,6 +259,30 @@ def _provider_id(app: Flask) -> int | None:
 
     with app.app_context():
         return db.session.execute(db.select(Provider.id).order_by(Provider.id)).scalars().first()
+
+
+# ---- a real server on loopback -----------------------------------------------
+
+@dataclass
+class LiveServer:
+    app: Flask
+    url: str
+
+    def __call__(self, path: str = "/") -> str:
+        return self.url + path
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[LiveServer]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(app, f"http://127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 # ---- clients per role ------------------------------------------------------

@@ -61,3 +61,6 @@ def test_demo_creates_synthetic_patients(app, runner):
         assert db.session.scalar(db.select(db.func.count(Coverage.id))) >= 8
         ranks = db.session.execute(db.select(Coverage.patient_id, Coverage.rank)).all()
         assert len(ranks) == len(set(ranks))
+        from intake.models import KioskSubmission, Visit
+        assert db.session.scalar(db.select(db.func.count(KioskSubmission.id))) == 3
+        assert db.session.scalar(db.select(db.func.count(Visit.id))) >= 1

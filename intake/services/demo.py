@@ -163,3 +163,30 @@ def create_demo_patients(count: int, seed: int | None = None,
             demo_visits(patient.id, provider_ids, staff_id, rng)
         db.session.flush()
         yield patient.id
+
+
+def create_demo_kiosk_submissions(count: int, seed: int | None = None) -> int:
+    """Pending kiosk submissions from a demo tablet, as if patients had used
+    it: typed signatures, one insurance each. They wait in the review queue."""
+    from intake.models import KioskDevice
+    from intake.services import kiosk
+
+    rng = random.Random(seed)
+    fake = Faker(NAME_LOCALES)
+    if seed is not None:
+        fake.seed_instance(seed + 1)
+    device = db.session.execute(db.select(KioskDevice).filter_by(name="Demo tablet")).scalar_one_or_none()
+    if device is None:
+        device, _ = kiosk.create_device("Demo tablet")
+    insurers = [p for p in coverages.active_payers() if p.kind == PayerKind.COMMERCIAL]
+    for _ in range(count):
+        data = patient_data(fake, rng)
+        draft, _ = kiosk.start_draft(device, data["preferred_language"])
+        name = f"{data['given_name']} {data['family_name']}"
+        kiosk.sign_consents(draft, name, "self", {k: name for k in kiosk.CONSENT_KINDS}, {})
+        payer = rng.choice(insurers)
+        cov = coverage_data(payer, fake, rng)
+        insurance = [{"slot": "primary", **{k: v for k, v in cov.items()
+                                            if k not in ("effective_date", "end_date", "copay_cents")}}]
+        kiosk.submit(draft, data, insurance)
+    return count

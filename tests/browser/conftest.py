@@ -4,15 +4,12 @@ browsers here). A missing Chromium fails the tests; it never skips them."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -26,28 +23,6 @@ def app(make_app: Callable[..., Flask]) -> Flask:
     """The shared factories (create_user, create_patient...) write through this
     app, and the live server serves it: a real browser means real CSRF."""
     return make_app(WTF_CSRF_ENABLED=True)
-
-
-@dataclass
-class LiveServer:
-    app: Flask
-    url: str
-
-    def __call__(self, path: str = "/") -> str:
-        return self.url + path
-
-
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[LiveServer]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(app, f"http://127.0.0.1:{server.server_port}")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_required, login_user, logout_user
 
 from intake.blueprints.auth import bp
+from intake.extensions import limiter
 from intake.forms import attach_errors
 from intake.forms.auth import LoginForm, LogoutForm, PasswordForm
 from intake.models.user import Role
@@ -36,8 +37,13 @@ def index() -> Any:
     return redirect(url_for("auth.login"))
 
 
+def _login_limit() -> str:
+    return current_app.config["INTAKE_LOGIN_LIMIT"]
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
+@limiter.limit(_login_limit, methods=["POST"])
 def login() -> Any:
     if not current_app.config.get("SECRET_KEY"):
         return render_template("auth/no_secret.html"), 503
