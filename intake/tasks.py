@@ -63,3 +63,15 @@ def purge_expired_exports() -> None:
         bulk.purge_expired()
         db.session.commit()
         db.session.remove()
+
+
+@huey.periodic_task(crontab(minute="*/10"))
+def purge_kiosk_drafts() -> None:
+    """Expired kiosk drafts and unreferenced kiosk pictures, off the request path."""
+    from intake.extensions import db
+    from intake.services import kiosk
+
+    with _app().app_context():
+        kiosk.purge_expired()
+        db.session.commit()
+        db.session.remove()

@@ -257,7 +257,7 @@ def _expiry(draft: KioskDraft, now: datetime) -> datetime:
 
 def start_draft(device: KioskDevice, language: str) -> tuple[KioskDraft, str]:
     """A new, empty draft; the returned key goes in the kiosk session only."""
-    purge_expired()
+    purge_expired(sweep=False)  # the file sweep reads every draft: the worker does it
     key = secrets.token_urlsafe(32)
     now = _now()
     draft = KioskDraft(key_hash=_digest(key), device_id=device.id,
@@ -345,14 +345,16 @@ def _delete_draft(draft: KioskDraft) -> None:
         _remove_file(name)
 
 
-def purge_expired() -> int:
-    """Delete expired drafts (and their pictures) and sweep unreferenced kiosk files."""
+def purge_expired(sweep: bool = True) -> int:
+    """Delete expired drafts (and their pictures), and unless told not to,
+    sweep kiosk files that nothing names any more."""
     now = _now()
     expired = list(db.session.execute(
         db.select(KioskDraft).where(KioskDraft.expires_at <= now)).scalars())
     for draft in expired:
         _delete_draft(draft)
-    _sweep_files()
+    if sweep:
+        _sweep_files()
     return len(expired)
 
 
