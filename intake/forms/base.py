@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 from wtforms import Field, SelectChoice, StringField
 from wtforms.validators import ValidationError
 
@@ -19,6 +20,17 @@ class BaseForm(FlaskForm):
             if issubclass(unbound_field.field_class, StringField):
                 filters.append(lambda v: v.strip() if isinstance(v, str) else v)
             return unbound_field.bind(form=form, filters=filters, **options)
+
+        def wrap_formdata(self, form: Any, formdata: Any) -> Any:
+            # NUL is never text a person typed, and PostgreSQL cannot store it.
+            data = super().wrap_formdata(form, formdata)
+            if data is None or not hasattr(data, "items"):
+                return data
+            pairs = list(data.items(multi=True))
+            if not any(isinstance(v, str) and "\x00" in v for _, v in pairs):
+                return data
+            return MultiDict([(k, v.replace("\x00", "") if isinstance(v, str) else v)
+                              for k, v in pairs])
 
 
 def options(pairs: list[tuple[Any, str]]) -> list[SelectChoice]:

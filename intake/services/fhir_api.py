@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Select, or_
+from sqlalchemy import Select, false, or_
 from sqlalchemy.orm import selectinload
 
 from intake.extensions import db
@@ -58,18 +58,33 @@ def _date_filter(column: Any, value: str, *, is_date: bool) -> Any:
             "gt": column >= end_v, "le": column < end_v, "lt": column < start_v}[prefix]
 
 
+def is_id(value: str) -> bool:
+    """An id we can have issued: ASCII digits within INTEGER. (str.isdigit
+    accepts '²', which int() refuses, and any length, which the database refuses.)"""
+    return re.fullmatch(r"[0-9]{1,10}", value) is not None and int(value) < 2**31
+
+
 def _ref_id(value: str, resource_type: str) -> int:
     """'Patient/12' or '12' -> 12."""
     raw = value.removeprefix(f"{resource_type}/")
-    if not raw.isdigit():
+    if not is_id(raw):
         raise SearchError(f"'{value}' is not a {resource_type} reference like {resource_type}/12.")
     return int(raw)
 
 
 def _name(stmt: Select, value: str) -> Select:
     key = name_key(value)
+    if not key:  # '%', '*', '_': nothing left to match, so match nothing (not everyone)
+        return stmt.where(false())
     return stmt.where(or_(Patient.family_norm.startswith(key, autoescape=True),
                           Patient.given_norm.startswith(key, autoescape=True)))
+
+
+def _name_part(column: Any) -> Filter:
+    def where(stmt: Select, value: str) -> Select:
+        key = name_key(value)
+        return stmt.where(column.startswith(key, autoescape=True) if key else false())
+    return where
 
 
 def _identifier(stmt: Select, value: str) -> Select:
@@ -81,8 +96,8 @@ Filter = Callable[[Select, str], Select]
 SEARCH: dict[str, dict[str, Filter]] = {
     "Patient": {
         "name": _name,
-        "family": lambda s, v: s.where(Patient.family_norm.startswith(name_key(v), autoescape=True)),
-        "given": lambda s, v: s.where(Patient.given_norm.startswith(name_key(v), autoescape=True)),
+        "family": _name_part(Patient.family_norm),
+        "given": _name_part(Patient.given_norm),
         "birthdate": lambda s, v: s.where(_date_filter(Patient.birth_date, v, is_date=True)),
         "identifier": _identifier,
         "_lastUpdated": lambda s, v: s.where(_date_filter(Patient.updated_at, v, is_date=False)),
@@ -178,7 +193,7 @@ def search(resource_type: str, params: Mapping[str, list[str]]) -> Page:
         if name in ("_count", "_offset", "_sort", "_format"):
             continue
         if name == "_id":
-            stmt = stmt.where(id_column.in_([int(v) for v in values if v.isdigit()]))
+            stmt = stmt.where(id_column.in_([int(v) for v in values if is_id(v)]))
             continue
         if name not in allowed:
             raise SearchError(f"Search parameter '{name}' is not supported for {resource_type}; "
@@ -197,7 +212,7 @@ def _int_param(params: Mapping[str, list[str]], name: str, default: int, low: in
     values = params.get(name)
     if not values:
         return default
-    if not values[0].isdigit():
+    if not re.fullmatch(r"[0-9]{1,12}", values[0]):
         raise SearchError(f"{name} must be a whole number.")
     return max(low, min(int(values[0]), high))
 
@@ -239,10 +254,10 @@ def read(resource_type: str, resource_id: str) -> Any | None:
     if resource_type == "Organization":
         if resource_id == "practice":
             return db.session.get(Practice, 1)
-        if resource_id.startswith("payer-") and resource_id[6:].isdigit():
+        if resource_id.startswith("payer-") and is_id(resource_id[6:]):
             return db.session.get(Payer, int(resource_id[6:]))
         return None
-    if not resource_id.isdigit():
+    if not is_id(resource_id):
         return None
     stmt, id_column = _base(resource_type)
     row = db.session.execute(stmt.where(id_column == int(resource_id))).scalar_one_or_none()
