@@ -7,8 +7,11 @@ from intake.models import Patient
 from intake.services import duplicates
 from tests.conftest import patient_fields
 
+# Same name and date of birth as the fixture's chart (a likely duplicate the
+# desk may confirm as new) but another mobile phone: name + date of birth +
+# mobile phone is one person, which uq_patients_identity refuses outright.
 FORM = {"family_name": "Wojcik", "given_name": "Lukasz", "birth_date": "1980-03-14",
-        "sex": "male", "phone_mobile": "217-555-0143"}
+        "sex": "male", "phone_mobile": "217-555-0198"}
 
 
 def test_scores_and_reasons(app, create_patient):
@@ -75,3 +78,16 @@ def test_field_errors_and_duplicates_show_together(app, desk, create_patient):
     assert "Enter a 5-digit ZIP code" in page and "same date of birth" in page
     fixed = desk.post("/staff/patients/new", data={**FORM, "confirm_new": "y"})
     assert fixed.status_code == 302
+
+
+def test_same_name_birth_date_and_mobile_is_refused_even_when_confirmed(app, desk, create_patient):
+    """uq_patients_identity: confirming "new patient" cannot make a second
+    chart for the same name, date of birth and mobile phone."""
+    pid = create_patient()
+    response = desk.post("/staff/patients/new", data={**FORM, "phone_mobile": "217-555-0143",
+                                                      "confirm_new": "y"})
+    assert response.status_code == 422
+    with app.app_context():
+        mrn = db.session.get(Patient, pid).mrn
+        assert db.session.scalar(db.select(db.func.count(Patient.id))) == 1
+    assert f"MRN {mrn}" in response.get_data(as_text=True)

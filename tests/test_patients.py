@@ -115,3 +115,21 @@ def test_repr_has_no_phi(app, create_patient):
     with app.app_context():
         text = repr(db.session.get(Patient, pid))
     assert text == f"<Patient id={pid}>"
+
+
+def test_name_search_merges_family_and_given_matches_in_name_order(app, create_patient):
+    from intake.services.patients import search_patients
+
+    phones = iter(f"+1312555{n:04d}" for n in range(100, 200))
+    for family, given in (("Smith", "Ann"), ("Adams", "Smitty"), ("Smithers", "Bo"),
+                          ("Zed", "Smila"), ("Jones", "Amy")):
+        create_patient(family_name=family, given_name=given, phone_mobile=next(phones),
+                       email=None, address_line1=None, city=None, state=None, postal_code=None)
+    with app.app_context():
+        found, kind = search_patients("smi", limit=50)
+        assert kind == "name"
+        assert [(p.family_name, p.given_name) for p in found] == [
+            ("Adams", "Smitty"), ("Smith", "Ann"), ("Smithers", "Bo"), ("Zed", "Smila")]
+        assert len(search_patients("smi", limit=2)[0]) == 2
+        assert [p.family_name for p in search_patients("ann smith")[0]] == ["Smith"]
+        db.session.rollback()

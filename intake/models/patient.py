@@ -18,6 +18,12 @@ class Patient(IdReprMixin, TimestampMixin, db.Model):
     __table_args__ = (
         Index("ix_patients_family_norm_given_norm", "family_norm", "given_norm"),
         Index("ix_patients_given_norm", "given_norm"),
+        # One chart per person: the same name, date of birth and mobile phone
+        # is the same person (see patients.register_patient). NULL phones are
+        # distinct in SQLite and PostgreSQL alike, so charts without a mobile
+        # phone are not constrained.
+        Index("uq_patients_identity", "family_norm", "given_norm", "birth_date",
+              "phone_mobile", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -36,7 +36,21 @@ def active_payers() -> list[Payer]:
 
 
 def _active(patient: Patient) -> list[Coverage]:
-    return sorted((c for c in patient.coverages if c.is_active), key=lambda c: c.rank or 9)
+    """The patient's active coverages by rank, read afresh under a lock on the
+    patient's row: two desks changing the same patient's insurance at once
+    then queue (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already
+    serialises writers) instead of both computing "rank 2" from a stale list
+    and the second failing on the (patient_id, rank) unique constraint.
+    FOR NO KEY UPDATE (key_share): the request has already inserted audit
+    rows pointing at this patient, which hold FOR KEY SHARE on the row; a
+    plain FOR UPDATE would conflict with the other desk's and deadlock."""
+    db.session.execute(db.select(Patient.id).where(Patient.id == patient.id)
+                       .with_for_update(key_share=True))
+    db.session.expire(patient, ["coverages"])
+    fresh = db.session.execute(
+        db.select(Coverage).where(Coverage.patient_id == patient.id)
+        .execution_options(populate_existing=True)).scalars()
+    return sorted((c for c in fresh if c.is_active), key=lambda c: c.rank or 9)
 
 
 def _assign_ranks(ordered: list[Coverage]) -> None:

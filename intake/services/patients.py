@@ -9,12 +9,13 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import or_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from intake.extensions import db
 from intake.models import Coverage, Patient
 from intake.normalize import address_key, clean_text, luhn_check_digit, name_key, parse_phone
-from intake.services import NotFound, audit, duplicates
+from intake.services import FieldErrors, NotFound, audit, duplicates
 
 # The demographic fields a form may set; everything else is derived.
 PATIENT_FIELDS = (
@@ -36,8 +37,21 @@ class PossibleDuplicates(Exception):
         self.candidates = candidates
 
 
+class AlreadyRegistered(FieldErrors):
+    """Another chart has this name, date of birth and mobile phone: usually a
+    second desk (or the kiosk review) registering the same person at the same
+    moment. Nothing was saved; `patient` is the chart to open instead."""
+
+    def __init__(self, patient: Patient, *, moment: bool = True):
+        when = "was registered a moment ago" if moment else "already exists"
+        super().__init__({"family_name": [
+            f"A chart with this name, date of birth and mobile phone {when} "
+            f"(MRN {patient.mrn}). Nothing was saved: open that chart instead."]})
+        self.patient = patient
+
+
 def is_valid_mrn(value: str) -> bool:
-    return (len(value) == MRN_LENGTH and value.isdigit()
+    return (len(value) == MRN_LENGTH and value.isascii() and value.isdigit()
             and luhn_check_digit(value[:-1]) == value[-1])
 
 
@@ -73,9 +87,59 @@ def _apply(patient: Patient, data: Mapping[str, Any]) -> list[str]:
     return changed
 
 
+def _identity(patient: Patient) -> tuple[Any, ...] | None:
+    if not patient.phone_mobile:
+        return None
+    return (patient.family_norm, patient.given_norm, patient.birth_date, patient.phone_mobile)
+
+
+def _same_identity(key: tuple[Any, ...] | None, exclude_id: int | None = None) -> Patient | None:
+    """The chart holding this identity key (see register_patient), if any."""
+    if key is None:
+        return None
+    family, given, birth_date, phone = key
+    stmt = db.select(Patient).where(
+        Patient.family_norm == family, Patient.given_norm == given,
+        Patient.birth_date == birth_date, Patient.phone_mobile == phone)
+    if exclude_id is not None:
+        stmt = stmt.where(Patient.id != exclude_id)
+    return db.session.execute(stmt).scalars().first()
+
+
+def _flush_new_chart(patient: Patient) -> None:
+    """Insert inside a SAVEPOINT so a unique-key clash undoes only the insert
+    and the request can answer with a message instead of a server error."""
+    key = _identity(patient)
+    for _attempt in range(3):
+        try:
+            with db.session.begin_nested():
+                db.session.add(patient)
+                db.session.flush()
+            return
+        except IntegrityError:
+            existing = _same_identity(key)
+            if existing is not None:
+                raise AlreadyRegistered(existing) from None
+            # Otherwise a random MRN taken by a concurrent registration
+            # between new_mrn()'s check and our insert: draw another.
+            patient.mrn = new_mrn()
+    raise RuntimeError("could not allocate an MRN")
+
+
 def register_patient(data: Mapping[str, Any], *, confirm_new: bool = False) -> Patient:
     """Create a chart. Unless the receptionist confirmed a new patient, likely
-    duplicates stop the registration (PossibleDuplicates)."""
+    duplicates stop the registration (PossibleDuplicates).
+
+    One chart per person, backed by the unique index `uq_patients_identity`
+    on (family_norm, given_norm, birth_date, phone_mobile): two desks that
+    register the same person at the same moment both pass the duplicate
+    check (neither sees the other's uncommitted chart), so only the database
+    can refuse the second. Name and date of birth alone are not enough (real
+    different people share them, and the desk may confirm a new patient over
+    that warning); adding the mobile phone, a personal number, makes a key
+    that two different people practically never share. Charts without a
+    mobile phone are not constrained (NULLs are distinct in both databases).
+    The second desk gets AlreadyRegistered naming the chart to open."""
     if not confirm_new:
         candidates = duplicates.find(data)
         if candidates:
@@ -83,17 +147,30 @@ def register_patient(data: Mapping[str, Any], *, confirm_new: bool = False) -> P
             raise PossibleDuplicates(candidates)
     patient = Patient(mrn=new_mrn())
     _apply(patient, data)
-    db.session.add(patient)
-    db.session.flush()
+    if (existing := _same_identity(_identity(patient))) is not None:
+        raise AlreadyRegistered(existing, moment=False)
+    _flush_new_chart(patient)
     audit.record("patient.create", patient_id=patient.id, object_type="patient",
                  object_id=patient.id, detail="confirmed new over duplicates" if confirm_new else None)
     return patient
 
 
 def update_patient(patient: Patient, data: Mapping[str, Any]) -> list[str]:
-    changed = _apply(patient, data)
+    db.session.flush()  # begin_nested() flushes: keep earlier work out of the savepoint
+    key = None
+    try:
+        # A SAVEPOINT around the change: an identity clash with another
+        # chart undoes only this edit and becomes a message, not an error.
+        with db.session.begin_nested():
+            changed = _apply(patient, data)
+            key = _identity(patient)
+            db.session.flush()
+    except IntegrityError:
+        existing = _same_identity(key, exclude_id=patient.id)
+        if existing is None:
+            raise
+        raise AlreadyRegistered(existing, moment=False) from None
     if changed:
-        db.session.flush()
         audit.record("patient.update", patient_id=patient.id, object_type="patient",
                      object_id=patient.id, detail="fields=" + ",".join(changed))
     return changed
@@ -157,6 +234,16 @@ def classify_query(query: str) -> dict[str, Any]:
     return terms
 
 
+def name_prefix(column: Any, word: str) -> Any:
+    """`column` starts with `word`, as a range the index can seek: LIKE 'smi%'
+    cannot use an index on SQLite (its LIKE ignores case, the index does not),
+    so the search walked most of the table. Name keys are [a-z0-9 ] and a
+    word has no spaces, so every match sorts in [word, next); the LIKE keeps
+    the answer exact under any collation."""
+    upper = word[:-1] + chr(ord(word[-1]) + 1)
+    return (column >= word) & (column < upper) & column.startswith(word, autoescape=True)
+
+
 def search_patients(query: str, limit: int = 50) -> tuple[list[Patient], str]:
     """Find charts by name, date of birth, phone or MRN (combinable).
     Returns the patients and a short non-PHI description of the search kind."""
@@ -176,23 +263,35 @@ def search_patients(query: str, limit: int = 50) -> tuple[list[Patient], str]:
     names = terms["names"][:3]
     if names:
         kinds.append("name")
-        if len(names) == 1:
-            (word,) = names
-            stmt = stmt.where(or_(Patient.family_norm.startswith(word, autoescape=True),
-                                  Patient.given_norm.startswith(word, autoescape=True)))
-        else:
-            # "family given" or "given family": either order, prefixes.
-            first, second = names[0], names[-1]
-            stmt = stmt.where(or_(
-                Patient.family_norm.startswith(first, autoescape=True)
-                & Patient.given_norm.startswith(second, autoescape=True),
-                Patient.given_norm.startswith(first, autoescape=True)
-                & Patient.family_norm.startswith(second, autoescape=True),
-            ))
     if not kinds:
         return [], "empty"
-    stmt = stmt.order_by(Patient.family_norm, Patient.given_norm, Patient.id).limit(limit)
-    found = list(db.session.execute(stmt).scalars())
+    by_name = (Patient.family_norm, Patient.given_norm, Patient.id)
+    if not names:
+        found = list(db.session.execute(stmt.order_by(*by_name).limit(limit)).scalars())
+    else:
+        # One query per way the words can be read (family or given name
+        # first), each ordered by the index it seeks and cut at `limit`, so a
+        # common prefix ("smi" at 100k charts) reads `limit` rows per branch,
+        # not every Smith; then merged in name order.
+        if len(names) == 1:
+            (word,) = names
+            branches = [(name_prefix(Patient.family_norm, word), by_name),
+                        (name_prefix(Patient.given_norm, word), (Patient.given_norm, Patient.id))]
+        else:
+            first, second = names[0], names[-1]
+            branches = [
+                (name_prefix(Patient.family_norm, first) & name_prefix(Patient.given_norm, second),
+                 by_name),
+                (name_prefix(Patient.family_norm, second) & name_prefix(Patient.given_norm, first),
+                 by_name),
+            ]
+        merged: dict[int, Patient] = {}
+        for condition, order in branches:
+            for patient in db.session.execute(
+                    stmt.where(condition).order_by(*order).limit(limit)).scalars():
+                merged[patient.id] = patient
+        found = sorted(merged.values(),
+                       key=lambda p: (p.family_norm, p.given_norm, p.id))[:limit]
     audit.record("patient.search", object_type="patient",
                  detail=f"by={'+'.join(kinds)} results={len(found)}")
     return found, "+".join(kinds)

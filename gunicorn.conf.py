@@ -1,0 +1,29 @@
+"""gunicorn settings for intake: `gunicorn -c gunicorn.conf.py`.
+
+Environment: HOST (default 127.0.0.1) and PORT (default 8000) for the bind
+address, WEB_CONCURRENCY worker processes (default 2), GUNICORN_THREADS
+threads per worker (default 4), GUNICORN_TIMEOUT seconds (default 30).
+Several app servers need PostgreSQL (DATABASE_URL) and Redis for the login
+limits (INTAKE_RATELIMIT_STORAGE_URI); SQLite suits one server.
+"""
+
+import os
+
+wsgi_app = "intake:create_app()"
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))  # >1 selects the gthread worker
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 20
+keepalive = 5
+# Refuse oversized request lines and headers early.
+limit_request_line = 8190
+limit_request_fields = 100
+# Access log without query strings (%(U)s is the path only): searches are
+# POSTed, but a stray query string must not carry patient data into logs.
+accesslog = "-"
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+# Proxy headers only from a proxy on this machine.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
