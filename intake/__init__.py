@@ -30,6 +30,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     _finish_config(app)
+    from intake import logs
+    logs.init_app(app)  # first: request ids on every hook's lines; no PHI in logs
 
     from intake import db as db_setup
     from intake.blueprints.kiosk.access import KioskSessionInterface, select_locale
@@ -46,12 +48,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         db_setup.configure_engine(db.engine)
 
-    from intake import errors, security, templating
+    from intake import errors, inputs, security, templating
 
     db_setup.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
+    inputs.init_app(app)  # NUL in URLs, ids past INTEGER: 400/404 before any view
 
     from intake.blueprints.admin import bp as admin_bp
     from intake.blueprints.auth import bp as auth_bp

@@ -203,3 +203,122 @@ def worker_command(threads: int) -> None:
 
 cli.add_command(codes_cli, "codes")
 cli.add_command(fhir_cli, "fhir")
+
+
+# ---- audit chain, backups (issue 7) -----------------------------------------
+
+@cli.group("audit")
+def audit_group() -> None:
+    """The audit log: append-only and hash-chained."""
+
+
+@audit_group.command("verify")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@with_appcontext
+def audit_verify(as_json: bool) -> None:
+    """Walk the audit chain; exit status 1 naming the first row that was
+    edited, or that follows a deleted row."""
+    import json
+
+    from intake.services import audit
+
+    report = audit.verify()
+    db.session.rollback()
+    if as_json:
+        click.echo(json.dumps(report.as_dict()))
+    elif report.ok:
+        head = f"head seq {report.head_seq} {report.head_hash}" if report.rows else "empty"
+        click.echo(f"Audit chain intact: {report.rows} rows, {head}.")
+    else:
+        click.echo(f"Audit chain BROKEN at row id {report.broken_id} (seq {report.broken_seq}): "
+                   f"{report.reason}.", err=True)
+    if not report.ok:
+        sys.exit(1)
+
+
+@cli.command("backup")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Backup file (default instance/backups/intake-<UTC time>.db).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@with_appcontext
+def backup_command(output: Path | None, as_json: bool) -> None:
+    """Back up the database while the app runs (SQLite online backup API).
+    On PostgreSQL, print the pg_dump / pg_restore commands to use."""
+    import json
+
+    from intake.services import backup
+
+    if not backup.is_sqlite():
+        _print_postgres_commands(backup.postgres_commands(output), as_json)
+        return
+    g.audit_actor = "cli:backup"
+    try:
+        result = backup.backup(output)
+    except backup.BackupError as exc:
+        db.session.rollback()
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    if as_json:
+        click.echo(json.dumps({"path": str(result.path), "bytes": result.size_bytes,
+                               "sha256": result.sha256, "revision": result.revision}))
+    else:
+        click.echo(f"Backed up to {result.path} ({result.size_bytes} bytes, migration "
+                   f"{result.revision}, sha256 {result.sha256}).")
+
+
+@cli.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Confirm: replace the live database with FILE.")
+@with_appcontext
+def restore_command(file: Path, yes: bool) -> None:
+    """Replace the database with a backup made by `intake backup`, after
+    checking it; the current database is kept as a .bak. Stop the app and
+    the worker first. On PostgreSQL, print the pg_restore command."""
+    from intake.services import audit, backup
+
+    if not backup.is_sqlite():
+        _print_postgres_commands(backup.postgres_commands(file), False)
+        return
+    try:
+        backup.check_file(file.resolve())
+    except backup.BackupError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    if not yes:
+        click.echo(f"{file} is a good backup. Restoring replaces everything in "
+                   f"{backup.sqlite_path()}; run again with --yes to do it.", err=True)
+        sys.exit(1)
+    g.audit_actor = "cli:restore"
+    try:
+        result = backup.restore(file)
+    except backup.BackupError as exc:
+        db.session.rollback()
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"Restored {result.restored_from} (migration {result.revision}). "
+               f"The previous database is in {result.previous_saved_as}.")
+    report = audit.verify()
+    db.session.rollback()
+    if not report.ok:
+        click.echo(f"warning: the restored audit chain is BROKEN at row id {report.broken_id} "
+                   f"(seq {report.broken_seq}): {report.reason}.", err=True)
+        sys.exit(1)
+    click.echo(f"Audit chain intact: {report.rows} rows.")
+
+
+def _print_postgres_commands(commands: object, as_json: bool) -> None:
+    import json
+
+    from intake.services.backup import shell
+
+    if as_json:
+        click.echo(json.dumps({"backup": shell(commands.backup), "restore": shell(commands.restore),
+                               "notes": commands.notes}))
+        return
+    click.echo("PostgreSQL: back up and restore with the PostgreSQL tools.")
+    click.echo(f"  backup:  {shell(commands.backup)}")
+    click.echo(f"  restore: {shell(commands.restore)}")
+    for note in commands.notes:
+        click.echo(f"  {note}")

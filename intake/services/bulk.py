@@ -87,6 +87,17 @@ def cancel(job: BulkExport) -> None:
     audit.record("fhir.export_cancel", object_type="bulk_export")
 
 
+def file_path(job: BulkExport, filename: str) -> Path | None:
+    """One of the job's files for download, audited (it carries PHI); None
+    for a name the job did not write (no path is taken from the client)."""
+    entry = next((o for o in job.output if o["file"] == filename), None)
+    if entry is None:
+        return None
+    audit.record("fhir.export_download", object_type="bulk_export",
+                 detail=f"job={job.id} type={entry['type']} resources={entry['count']}")
+    return export_dir(job.id) / entry["file"]
+
+
 def is_expired(job: BulkExport) -> bool:
     return job.expires_at is not None and job.expires_at < datetime.now(timezone.utc)
 

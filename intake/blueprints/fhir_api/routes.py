@@ -184,10 +184,10 @@ def export_file(job_id: str, filename: str) -> Response:
     job = _job(job_id)
     if job.status != "complete" or bulk.is_expired(job):
         return outcome(410, "expired", "This export's files are no longer available.")
-    names = {o["file"] for o in job.output}
-    if filename not in names:  # only names the job wrote: no path from the client
+    path = bulk.file_path(job, filename)  # only names the job wrote: no path from the client
+    if path is None:
         abort(404)
-    return send_file(bulk.export_dir(job.id) / filename, mimetype=NDJSON, max_age=0)
+    return send_file(path, mimetype=NDJSON, max_age=0)
 
 
 @bp.errorhandler(404)

@@ -1,0 +1,294 @@
+"""The audit log is append-only and hash-chained: the database refuses
+UPDATE and DELETE, rows from concurrent writers form one chain, and
+`intake audit verify` names the first edited row or the row after a deleted
+one."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from intake.cli import cli
+from intake.extensions import db
+from intake.models import AuditEvent
+from intake.services import audit
+
+MIGRATION = Path(__file__).resolve().parent.parent / "intake/migrations/versions/0006_audit_chain.py"
+
+
+def _migration() -> object:
+    spec = importlib.util.spec_from_file_location("audit_chain_migration", MIGRATION)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _record_rows(app: Flask, commits: int = 4, per_commit: int = 2) -> None:
+    with app.app_context():
+        for c in range(commits):
+            for r in range(per_commit):
+                audit.record("test.event", object_type="thing", object_id=c * 10 + r,
+                             detail=f"n={r} ünïcode", actor="tester")
+            db.session.commit()
+
+
+def _sql(app: Flask, statement: str) -> None:
+    with app.app_context():
+        db.session.execute(text(statement))
+        db.session.commit()
+
+
+def _verify(runner) -> tuple[int, dict]:
+    result = runner.invoke(cli, ["audit", "verify", "--json"])
+    return result.exit_code, json.loads(result.output)
+
+
+def _seq_id(app: Flask, seq: int) -> int:
+    with app.app_context():
+        return db.session.execute(db.select(AuditEvent.id).filter_by(seq=seq)).scalar_one()
+
+
+@pytest.fixture
+def without_triggers(app: Flask) -> Iterator[None]:
+    """Drop the append-only triggers (as an attacker with DDL rights would),
+    and put them back afterwards (PostgreSQL keeps one schema per session)."""
+    module = _migration()
+    with app.app_context():
+        dialect = db.engine.dialect.name
+        if dialect == "sqlite":
+            drops = ["DROP TRIGGER audit_events_no_update", "DROP TRIGGER audit_events_no_delete"]
+            creates = module.SQLITE_TRIGGERS
+        else:
+            drops = ["DROP TRIGGER audit_events_append_only ON audit_events"]
+            creates = module.POSTGRES_TRIGGER[1:]
+        for statement in drops:
+            db.session.execute(text(statement))
+        db.session.commit()
+    yield
+    with app.app_context():
+        db.session.rollback()
+        for statement in creates:
+            db.session.execute(text(statement))
+        db.session.commit()
+
+
+def test_rows_are_chained_in_commit_order(app, runner):
+    _record_rows(app)
+    with app.app_context():
+        rows = db.session.execute(db.select(AuditEvent).order_by(AuditEvent.seq)).scalars().all()
+        assert [r.seq for r in rows] == list(range(1, 9))
+        assert [r.id for r in rows] == sorted(r.id for r in rows)
+        assert rows[0].prev_hash == "0" * 64
+        for before, row in zip(rows, rows[1:]):
+            assert row.prev_hash == before.row_hash
+            assert row.row_hash == audit.row_hash(row)
+        report = audit.verify()
+        assert report.ok and report.rows == 8 and report.head_hash == rows[-1].row_hash
+    code, out = _verify(runner)
+    assert code == 0 and out["ok"] and out["rows"] == 8
+    plain = runner.invoke(cli, ["audit", "verify"])
+    assert plain.exit_code == 0 and "intact: 8 rows" in plain.output
+
+
+def test_an_empty_log_verifies(runner):
+    code, out = _verify(runner)
+    assert code == 0 and out == {**out, "ok": True, "rows": 0}
+
+
+def test_a_request_records_its_rows_at_commit(app, client, create_user):
+    from tests.conftest import login
+
+    _, username = create_user("receptionist")
+    assert login(client, username).status_code == 302
+    assert login(client, username, "wrong-password").status_code in (200, 401, 422)
+    with app.app_context():
+        actions = db.session.execute(db.select(AuditEvent.action).order_by(AuditEvent.seq)).scalars().all()
+        assert "auth.login" in actions and "auth.login_failed" in actions
+        assert audit.verify().ok
+
+
+def test_rolled_back_rows_are_not_written(app):
+    with app.app_context():
+        audit.record("test.kept")
+        db.session.commit()
+        audit.record("test.rolled_back")
+        db.session.rollback()
+        audit.record("test.outer")
+        with pytest.raises(RuntimeError):
+            with db.session.begin_nested():
+                audit.record("test.inside_failed_savepoint")
+                raise RuntimeError("undo the savepoint")
+        with db.session.begin_nested():
+            audit.record("test.inside_released_savepoint")
+        db.session.commit()
+        audit.record("test.closed")
+        db.session.close()
+        db.session.commit()
+        actions = db.session.execute(db.select(AuditEvent.action).order_by(AuditEvent.seq)).scalars().all()
+        assert actions == ["test.kept", "test.outer", "test.inside_released_savepoint"]
+        assert audit.verify().ok
+
+
+def test_update_and_delete_are_refused_by_the_database(app):
+    _record_rows(app, commits=1)
+    for statement in ("UPDATE audit_events SET detail = 'edited' WHERE seq = 1",
+                      "DELETE FROM audit_events WHERE seq = 2"):
+        with app.app_context():
+            with pytest.raises(DBAPIError, match="append-only"):
+                db.session.execute(text(statement))
+            db.session.rollback()
+    with app.app_context():
+        event = db.session.execute(db.select(AuditEvent).filter_by(seq=1)).scalar_one()
+        event.detail = "edited through the ORM"
+        with pytest.raises(DBAPIError, match="append-only"):
+            db.session.commit()
+        db.session.rollback()
+        assert db.session.scalar(db.select(db.func.count(AuditEvent.id))) == 2
+        assert audit.verify().ok
+
+
+def test_verify_names_an_edited_row(app, runner, without_triggers):
+    _record_rows(app)
+    _sql(app, "UPDATE audit_events SET detail = 'n=0 edited' WHERE seq = 3")
+    code, out = _verify(runner)
+    assert code == 1 and not out["ok"]
+    assert out["broken_seq"] == 3 and out["broken_id"] == _seq_id(app, 3)
+    assert "edited" in out["reason"]
+    plain = runner.invoke(cli, ["audit", "verify"])
+    assert plain.exit_code == 1 and f"row id {_seq_id(app, 3)} (seq 3)" in plain.output
+
+
+def test_verify_sees_an_edit_with_a_recomputed_hash(app, runner, without_triggers):
+    _record_rows(app)
+    with app.app_context():
+        row = db.session.execute(db.select(AuditEvent).filter_by(seq=3)).scalar_one()
+        row.actor = "someone-else"
+        row.row_hash = audit.row_hash(row)  # the forger rehashes the row itself...
+        db.session.commit()
+    code, out = _verify(runner)
+    assert code == 1 and out["broken_seq"] == 4  # ...but the next row still points at the old hash
+    assert "prev_hash" in out["reason"]
+
+
+@pytest.mark.parametrize("seq, broken", [(5, 6), (1, 2), (4, 6)])
+def test_verify_names_the_row_after_a_deleted_one(app, runner, without_triggers, seq, broken):
+    _record_rows(app)
+    gone = f"seq IN ({seq}, 5)" if seq == 4 else f"seq = {seq}"
+    _sql(app, f"DELETE FROM audit_events WHERE {gone}")
+    code, out = _verify(runner)
+    assert code == 1 and out["broken_seq"] == broken and out["broken_id"] == _seq_id(app, broken)
+    assert "deleted" in out["reason"]
+
+
+def test_verify_sees_a_changed_timestamp(app, runner, without_triggers):
+    _record_rows(app, commits=2)
+    with app.app_context():
+        row = db.session.execute(db.select(AuditEvent).filter_by(seq=2)).scalar_one()
+        from datetime import timedelta
+
+        row.at = row.at - timedelta(microseconds=1)
+        db.session.commit()
+    code, out = _verify(runner)
+    assert code == 1 and out["broken_seq"] == 2
+
+
+def test_concurrent_writers_form_one_chain(app, runner):
+    threads, commits, per_commit = 4, 25, 2
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads)
+
+    def writer(n: int) -> None:
+        try:
+            with app.app_context():
+                start.wait()
+                for c in range(commits):
+                    for r in range(per_commit):
+                        audit.record("test.concurrent", object_type="writer", object_id=n,
+                                     detail=f"commit={c} row={r}", actor=f"writer{n}")
+                    db.session.commit()
+                db.session.remove()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=writer, args=(n,)) for n in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+    assert not errors, errors
+    total = threads * commits * per_commit
+    with app.app_context():
+        seqs = db.session.execute(db.select(AuditEvent.seq).order_by(AuditEvent.id)).scalars().all()
+        assert seqs == list(range(1, total + 1))  # ids follow the chain: written under the lock
+        # Each commit's rows sit together in the chain: one commit, one run of seq.
+        pairs = db.session.execute(db.select(AuditEvent.object_id, AuditEvent.detail)
+                                   .order_by(AuditEvent.seq)).all()
+        for first, second in zip(pairs[::2], pairs[1::2]):
+            assert first[0] == second[0] and first[1].split()[0] == second[1].split()[0]
+    code, out = _verify(runner)
+    assert code == 0 and out["rows"] == total
+
+
+def test_the_migration_chains_rows_already_there(tmp_path, monkeypatch):
+    """Rows written before 0006 get seq and hashes that verify."""
+    from flask_migrate import upgrade
+
+    from intake import create_app
+
+    monkeypatch.setenv("INTAKE_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"TESTING": True, "SECRET_KEY": "x",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}"})
+    with app.app_context():
+        upgrade(revision="0005_registration_key")
+        for n, when in enumerate(["2026-01-02 03:04:05.000000", "2026-01-02 03:04:05.123456",
+                                  "2026-02-01 00:00:00.999999"]):
+            db.session.execute(text(
+                "INSERT INTO audit_events (at, actor, action, object_id, detail) "
+                "VALUES (:at, 'admin', 'old.event', :n, :detail)"),
+                {"at": when, "n": n, "detail": "älter" if n else None})
+        db.session.commit()
+        upgrade()
+        report = audit.verify()
+        assert report.ok and report.rows == 3
+        audit.record("new.event")
+        db.session.commit()
+        assert audit.verify().ok and audit.verify().rows == 4
+        with pytest.raises(DBAPIError, match="append-only"):
+            db.session.execute(text("DELETE FROM audit_events"))
+        db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_bulk_export_downloads_are_audited(app, client, create_patient):
+    from intake.services import tokens
+
+    create_patient()
+    with app.app_context():
+        _, plain = tokens.create_token("Back office")
+        db.session.commit()
+    headers = {"Authorization": f"Bearer {plain}"}
+    kickoff = client.get("/fhir/$export?_type=Patient",
+                         headers={**headers, "Prefer": "respond-async"})
+    assert kickoff.status_code == 202
+    status_url = kickoff.headers["Content-Location"].split("localhost", 1)[1]
+    manifest = client.get(status_url, headers=headers).json
+    file_url = manifest["output"][0]["url"].split("localhost", 1)[1]
+    download = client.get(file_url, headers=headers)
+    assert download.status_code == 200 and download.get_data()
+    download.close()
+    with app.app_context():
+        actions = db.session.execute(db.select(AuditEvent.action).order_by(AuditEvent.seq)).scalars().all()
+        assert {"fhir.export_start", "fhir.export_complete", "fhir.export_download"} <= set(actions)
+        download = db.session.execute(db.select(AuditEvent)
+                                      .filter_by(action="fhir.export_download")).scalar_one()
+        assert download.actor.startswith("token:") and "type=Patient" in download.detail
+        assert audit.verify().ok
