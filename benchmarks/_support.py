@@ -1,0 +1,283 @@
+"""Shared helpers for the benchmarks (not a benchmark: `make bench` runs bench_*.py only).
+
+- a temporary instance folder and an app on a SQLite file in it, migrated by
+  Flask-Migrate (the only schema path), starter payers seeded;
+- fast synthetic patients: Core bulk inserts of Faker-drawn pools, with the
+  normalised columns the registration service fills (name keys, address key,
+  E.164 phones, random unique MRNs with their Luhn check digit);
+- a gunicorn server on loopback for the HTTP benchmarks, whose app
+  (`bench_app()`) is `create_app()` plus one public bare route, `/bench/bare`.
+
+Synthetic data only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+BENCH_SECRET = "bench-secret-not-for-production"
+BARE_PATH = "/bench/bare"
+
+
+# ---- instance folder and app --------------------------------------------------
+
+@contextlib.contextmanager
+def temp_instance(prefix: str = "intake-bench-") -> Iterator[Path]:
+    """A throw-away instance folder (database, uploads), removed afterwards.
+    On the default temp dir's disk, so commits pay a real fsync."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        yield Path(tmp)
+
+
+def app_config(instance: Path, **extra: Any) -> dict[str, Any]:
+    return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'intake.db'}",
+            "SECRET_KEY": BENCH_SECRET, "INTAKE_UPLOAD_DIR": str(instance / "uploads"), **extra}
+
+
+def make_app(instance: Path, **extra: Any) -> Any:
+    """`create_app()` on the SQLite file in `instance`."""
+    os.environ["INTAKE_INSTANCE_PATH"] = str(instance)
+    from intake import create_app
+
+    return create_app(app_config(instance, **extra))
+
+
+def migrate(app: Any) -> None:
+    """Schema by the migrations, starter payers; Alembic's INFO lines kept quiet."""
+    from flask_migrate import upgrade
+
+    from intake.extensions import db
+    from intake.services.payers import seed_payers
+
+    with app.app_context():
+        logging.disable(logging.INFO)  # env.py's fileConfig would print every step
+        try:
+            upgrade()
+        finally:
+            logging.disable(logging.NOTSET)
+        seed_payers()
+        db.session.commit()
+        db.engine.dispose()
+
+
+def migrated_app(instance: Path, **extra: Any) -> Any:
+    app = make_app(instance, **extra)
+    migrate(app)
+    return app
+
+
+# ---- synthetic patients ---------------------------------------------------------
+
+# Valid US area codes (phonenumbers accepts them); exchanges 200-999.
+AREA_CODES = ("312", "773", "847", "630", "217", "309", "618", "815", "708", "224")
+STATES = ("IL", "IL", "IL", "IN", "WI", "MO")
+UTC = timezone.utc
+
+
+class Pools:
+    """Faker draws done once; rows then pick from them (Faker per row is slow).
+    Last names keep Faker's frequency weights (Smith, Garcia... are common), and
+    a share of Spanish and Polish names brings accents for the name keys."""
+
+    def __init__(self, seed: int, size: int = 3000):
+        from faker import Faker
+
+        from intake.normalize import name_key
+
+        fake = Faker(["en_US", "es_MX", "pl_PL"], use_weighting=True)
+        fake.seed_instance(seed)
+        en = fake["en_US"]
+        picks = [en] * 7 + [fake["es_MX"]] * 2 + [fake["pl_PL"]]
+        rng = random.Random(seed)
+        self.families = [(n, name_key(n)) for n in (rng.choice(picks).last_name() for _ in range(size))]
+        self.givens = [(n, name_key(n)) for n in (rng.choice(picks).first_name() for _ in range(size))]
+        self.middles = [en.first_name() for _ in range(200)]
+        self.streets = [en.street_address() for _ in range(size)]
+        self.cities = [en.city() for _ in range(300)]
+
+
+def _mrns(rng: random.Random, n: int) -> list[str]:
+    """n distinct random MRNs: 9 random digits (no leading zero) + Luhn digit,
+    the shape `patients.new_mrn()` makes."""
+    from intake.normalize import luhn_check_digit
+    from intake.services.patients import MRN_LENGTH
+
+    body = MRN_LENGTH - 1
+    return [f"{b}{luhn_check_digit(str(b))}" for b in rng.sample(range(10 ** (body - 1), 10 ** body), n)]
+
+
+def patient_rows(n: int, seed: int = 7) -> list[dict[str, Any]]:
+    """n patient rows. The same seed gives the same first rows at any n, so a
+    small database is a prefix of a large one and the same look-ups hit both."""
+    from intake.normalize import address_key
+
+    pools = Pools(seed)
+    rng = random.Random(seed)
+    # MRNs drawn per block of 1,000 so prefixes agree whatever n is.
+    mrns: list[str] = []
+    seen: set[str] = set()
+    block = 0
+    while len(mrns) < n:
+        for m in _mrns(random.Random(f"{seed}-mrn-{block}"), 1000):
+            if m not in seen:
+                seen.add(m)
+                mrns.append(m)
+        block += 1
+    now = datetime(2026, 1, 15, 12, tzinfo=UTC)
+    identities: set[tuple[str, str, date, str]] = set()
+    rows = []
+    while len(rows) < n:
+        family, family_norm = rng.choice(pools.families)
+        given, given_norm = rng.choice(pools.givens)
+        birth = date(1930, 1, 1) + timedelta(days=rng.randint(0, 34000))
+        mobile = f"+1{rng.choice(AREA_CODES)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
+        if (family_norm, given_norm, birth, mobile) in identities:  # uq_patients_identity
+            continue
+        identities.add((family_norm, given_norm, birth, mobile))
+        line1 = rng.choice(pools.streets)
+        postal = f"{rng.randint(60000, 62999)}"
+        home = (f"+1{rng.choice(AREA_CODES)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
+                if rng.random() < 0.3 else None)
+        rows.append(dict(
+            mrn=mrns[len(rows)], family_name=family, given_name=given,
+            middle_name=rng.choice(pools.middles) if rng.random() < 0.3 else None,
+            suffix=None, preferred_name=None, family_norm=family_norm, given_norm=given_norm,
+            birth_date=birth, sex=rng.choice(("female", "male")), gender_identity=None,
+            address_line1=line1, address_line2=None, city=rng.choice(pools.cities),
+            state=rng.choice(STATES), postal_code=postal, address_key=address_key(line1, postal),
+            phone_mobile=mobile, phone_home=home,
+            email=None if rng.random() < 0.4 else f"p{len(rows)}@example.com",
+            preferred_language=rng.choice(("en", "en", "en", "es", "pl")),
+            races=[rng.choice(("2106-3", "2054-5", "2028-9"))],
+            ethnicity=rng.choice(("2135-2", "2186-5")), marital_status=rng.choice(("M", "S", None)),
+            emergency_name=None, emergency_relationship=None, emergency_phone=None,
+            created_at=now, updated_at=now))
+    return rows
+
+
+def insert_patients(app: Any, rows: list[dict[str, Any]], batch: int = 5000) -> None:
+    """Core executemany inserts in one transaction; then ANALYZE, as a
+    maintained production database would have statistics."""
+    from sqlalchemy import text
+
+    from intake.extensions import db
+    from intake.models import Patient
+
+    table = Patient.__table__
+    with app.app_context():
+        with db.engine.begin() as conn:
+            # A big page cache for the load only: the indexes on random keys
+            # (MRN, phones, names) otherwise thrash SQLite's 2 MB default.
+            conn.exec_driver_sql("PRAGMA cache_size = -262144")
+            for start in range(0, len(rows), batch):
+                conn.execute(table.insert(), rows[start:start + batch])
+        with db.engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+        db.engine.dispose()
+
+
+# ---- a gunicorn server on loopback ----------------------------------------------
+
+def bench_app() -> Any:
+    """The gunicorn app factory (`_support:bench_app()`): create_app() on the
+    database named by BENCH_INSTANCE, plus a public bare route for the baseline.
+    Extra config comes from INTAKE_* variables as usual."""
+    from intake.security import public
+
+    instance = Path(os.environ["BENCH_INSTANCE"])
+    app = make_app(instance)
+
+    @public
+    def bare() -> str:
+        return "ok"
+
+    app.add_url_rule(BARE_PATH, "bench_bare", bare)
+    return app
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn_server(instance: Path, workers: int = 2, env: dict[str, str] | None = None,
+                    timeout: float = 30.0) -> Iterator[str]:
+    """gunicorn with `workers` workers serving bench_app() on 127.0.0.1 (a free
+    port); yields the base URL. Uses the repository's gunicorn.conf.py when
+    there is one (workers and bind overridden). The server's process group is
+    killed on the way out, whatever happens."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "gunicorn"]
+    conf = ROOT / "gunicorn.conf.py"
+    if conf.exists():
+        cmd += ["-c", str(conf)]
+    cmd += ["--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+            "--pythonpath", f"{ROOT / 'benchmarks'},{ROOT}", "--chdir", str(ROOT),
+            "--log-level", "warning", "_support:bench_app()"]
+    log = open(instance / "server.log", "wb")  # noqa: SIM115 - closed in finally
+    proc_env = {**os.environ, "BENCH_INSTANCE": str(instance), "INTAKE_INSTANCE_PATH": str(instance),
+                **(env or {})}
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=proc_env,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited ({proc.returncode}):\n{server_log(instance)}")
+            try:
+                with urllib.request.urlopen(url + BARE_PATH, timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not answer in {timeout:.0f} s:\n{server_log(instance)}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        log.close()
+
+
+def server_log(instance: Path, tail: int = 40) -> str:
+    path = instance / "server.log"
+    if not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-tail:])
+
+
+# ---- small statistics -----------------------------------------------------------
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[k]
