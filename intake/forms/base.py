@@ -48,28 +48,43 @@ def attach_errors(form: FlaskForm, errors: dict[str, list[str]]) -> None:
             field.errors = list(field.errors) + list(messages)
 
 
-class PhoneField(StringField):
-    """A phone number; `.data` becomes E.164 once valid, and the typed text
-    is shown again when it is not."""
+class ParsedField(StringField):
+    """Text that parses into a value (a phone number, a date): `.data` is the
+    value once valid, `.raw` what was typed, and the typed text is shown
+    again when it does not parse. Subclasses say how in `parse`."""
 
-    def __init__(self, *args: Any, region: str = "US", **kwargs: Any):
+    def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.region = region
         self.raw = ""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         super().process_formdata(valuelist)
         self.raw = self.data or ""
 
+    def parse(self, text: str) -> Any:
+        """The value of `text`, or ValueError carrying the message for the field."""
+        raise NotImplementedError
+
     def pre_validate(self, form: Any) -> None:
-        if not self.data:
+        if not self.raw:
             self.data = None
             return
         try:
-            self.data = parse_phone(self.data, self.region)
+            self.data = self.parse(self.raw)
         except ValueError as exc:
-            self.data = self.raw
+            self.data = None
             raise ValidationError(str(exc)) from exc
+
+
+class PhoneField(ParsedField):
+    """A phone number; `.data` becomes E.164 once valid."""
+
+    def __init__(self, *args: Any, region: str = "US", **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.region = region
+
+    def parse(self, text: str) -> str:
+        return parse_phone(text, self.region)
 
     def _value(self) -> str:
         from intake.normalize import format_phone

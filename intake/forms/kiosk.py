@@ -20,8 +20,8 @@ from wtforms.validators import (DataRequired, Email, Length, Optional, StopValid
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from intake import vocab
-from intake.forms.base import BaseForm, PhoneField, options
-from intake.normalize import format_phone, is_valid_mbi, is_valid_zip, parse_phone
+from intake.forms.base import BaseForm, ParsedField, PhoneField, options
+from intake.normalize import format_phone, is_valid_mbi, is_valid_zip
 
 STEPS = (
     ("about", _l("About you")),
@@ -126,26 +126,14 @@ class KioskForm(BaseForm):
 
 # ---- fields and single-field checks ----------------------------------------
 
-class LocaleDateField(StringField):
+class LocaleDateField(ParsedField):
     """A date typed as the patient's locale writes it; `.data` is a date once valid."""
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.raw = ""
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        super().process_formdata(valuelist)
-        self.raw = self.data or ""
-
-    def pre_validate(self, form: Any) -> None:
-        if not self.raw:
-            self.data = None
-            return
-        parsed = parse_local_date(self.raw)
+    def parse(self, text: str) -> Any:
+        parsed = parse_local_date(text)
         if parsed is None:
-            self.data = None
-            raise ValidationError(gettext("Enter the date as %(pattern)s.", pattern=date_pattern()))
-        self.data = parsed
+            raise ValueError(gettext("Enter the date as %(pattern)s.", pattern=date_pattern()))
+        return parsed
 
     def _value(self) -> str:
         parsed = parse_local_date(self.raw) if self.raw else None
@@ -153,16 +141,12 @@ class LocaleDateField(StringField):
 
 
 class KioskPhoneField(PhoneField):
-    def pre_validate(self, form: Any) -> None:
-        if not self.data:
-            self.data = None
-            return
+    def parse(self, text: str) -> str:
         try:
-            self.data = parse_phone(self.data, self.region)
-        except ValueError as exc:
-            self.data = self.raw
-            raise ValidationError(gettext(
-                "Enter a 10-digit US phone number, for example (217) 555-0143.")) from exc
+            return super().parse(text)
+        except ValueError:
+            raise ValueError(gettext(
+                "Enter a 10-digit US phone number, for example (217) 555-0143.")) from None
 
     def _value(self) -> str:
         if self.raw:
