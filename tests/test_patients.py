@@ -133,3 +133,22 @@ def test_name_search_merges_family_and_given_matches_in_name_order(app, create_p
         assert len(search_patients("smi", limit=2)[0]) == 2
         assert [p.family_name for p in search_patients("ann smith")[0]] == ["Smith"]
         db.session.rollback()
+
+
+def test_two_desks_editing_one_chart_are_not_silently_overwritten(app, client_as, create_patient):
+    """Desk B saves a form loaded before desk A's save: refused, A's change stays."""
+    pid = create_patient()
+    a, b = client_as("receptionist"), client_as("receptionist")
+    page_a = a.get(f"/staff/patients/{pid}/edit").get_data(as_text=True)
+    page_b = b.get(f"/staff/patients/{pid}/edit").get_data(as_text=True)
+    assert 'name="version" type="hidden" value="1"' in page_a and 'value="1"' in page_b
+    base = {**FORM, "family_name": "Wójcik", "given_name": "Łukasz", "birth_date": "1980-03-14",
+            "sex": "male", "phone_mobile": "+1 217 555 0143", "version": "1"}
+    assert a.post(f"/staff/patients/{pid}/edit", data={**base, "city": "Peoria"}).status_code == 302
+    stale = b.post(f"/staff/patients/{pid}/edit", data={**base, "city": "Joliet"})
+    assert stale.status_code == 422
+    assert "Someone else changed this chart" in stale.get_data(as_text=True)
+    assert 'value="Joliet"' in stale.get_data(as_text=True)  # what B typed stays on the page
+    with app.app_context():
+        patient = db.session.get(Patient, pid)
+        assert (patient.city, patient.version) == ("Peoria", 2)

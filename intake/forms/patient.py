@@ -5,8 +5,8 @@ import unicodedata
 from datetime import date
 from typing import Any
 
-from wtforms import (BooleanField, DateField, EmailField, SelectField, SelectMultipleField,
-                     StringField)
+from wtforms import (BooleanField, DateField, EmailField, HiddenField, SelectField,
+                     SelectMultipleField, StringField)
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -74,6 +74,14 @@ class PatientForm(BaseForm):
     emergency_relationship = StringField("Relationship", validators=[Optional(), Length(max=50)])
     emergency_phone = PhoneField("Emergency contact phone", render_kw={"type": "tel"})
     confirm_new = BooleanField("I checked the possible matches: this is a new patient")
+    version = HiddenField()  # the chart's version when the form was loaded (edits only)
+
+    @property
+    def loaded_version(self) -> int | None:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None
 
     ADDRESS = ("address_line1", "city", "state", "postal_code")
 

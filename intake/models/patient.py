@@ -27,6 +27,9 @@ class Patient(IdReprMixin, TimestampMixin, db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Bumped on every update: a desk saving a form loaded before another
+    # desk's save is told so instead of overwriting it.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
     mrn: Mapped[str] = mapped_column(String(16), unique=True)
 
     family_name: Mapped[str] = mapped_column(String(100))
@@ -65,6 +68,8 @@ class Patient(IdReprMixin, TimestampMixin, db.Model):
     coverages: Mapped[list[Coverage]] = relationship(
         back_populates="patient", order_by="Coverage.id"
     )
+
+    __mapper_args__ = {"version_id_col": version}
 
     @property
     def phones(self) -> list[str]:

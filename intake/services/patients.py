@@ -155,7 +155,14 @@ def register_patient(data: Mapping[str, Any], *, confirm_new: bool = False) -> P
     return patient
 
 
-def update_patient(patient: Patient, data: Mapping[str, Any]) -> list[str]:
+def update_patient(patient: Patient, data: Mapping[str, Any],
+                   version: int | None = None) -> list[str]:
+    """Change a chart. `version` is the one the form was loaded at: if another
+    desk saved since, nothing is changed and the desk is told."""
+    if version is not None and version != patient.version:
+        raise FieldErrors({"chart": [
+            "Someone else changed this chart while you were editing it. Nothing was saved: "
+            "open the chart again to see their changes, then make yours."]})
     db.session.flush()  # begin_nested() flushes: keep earlier work out of the savepoint
     key = None
     try:

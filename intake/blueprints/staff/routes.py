@@ -124,7 +124,8 @@ def edit_patient(patient_id: int) -> Any:
     form = PatientForm(obj=chart)
     if form.validate_on_submit():
         try:
-            changed = patients.update_patient(chart, form.patient_data())
+            changed = patients.update_patient(chart, form.patient_data(),
+                                              version=form.loaded_version)
         except FieldErrors as exc:
             attach_errors(form, exc.errors)
         else:
