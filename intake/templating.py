@@ -22,11 +22,9 @@ def us_date(value: date | datetime | None) -> str:
 
 
 def init_app(app: Flask) -> None:
-    from intake.forms.desk import KIND_LABELS, METHOD_LABELS
-
     app.jinja_env.filters.update(phone=format_phone, money=money, us_date=us_date,
-                                 payment_kind=lambda k: KIND_LABELS.get(k, k),
-                                 payment_method=lambda m: METHOD_LABELS.get(m, m))
+                                 payment_kind=lambda k: vocab.PAYMENT_KINDS.get(k, k),
+                                 payment_method=lambda m: vocab.PAYMENT_METHODS.get(m, m))
 
     @app.context_processor
     def inject() -> dict[str, Any]:

@@ -87,6 +87,10 @@ PAYER_KINDS = [
 
 COVERAGE_RANKS = {1: "Primary", 2: "Secondary", 3: "Tertiary"}
 
+PAYMENT_KINDS = {"copay": "Copay", "coinsurance": "Coinsurance", "deductible": "Deductible",
+                 "self_pay": "Self-pay", "prepayment": "Prepayment"}
+PAYMENT_METHODS = {"cash": "Cash", "card": "Card", "check": "Check", "other": "Other"}
+
 US_STATES = [
     ("AL", "Alabama"), ("AK", "Alaska"), ("AZ", "Arizona"), ("AR", "Arkansas"),
     ("CA", "California"), ("CO", "Colorado"), ("CT", "Connecticut"), ("DE", "Delaware"),

@@ -9,14 +9,8 @@ from wtforms import (BooleanField, DateField, DecimalField, HiddenField, Integer
                      SelectField, StringField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
+from intake import vocab
 from intake.forms.base import BaseForm, options
-from intake.models.payment import PaymentKind, PaymentMethod
-
-KIND_LABELS = {PaymentKind.COPAY: "Copay", PaymentKind.COINSURANCE: "Coinsurance",
-               PaymentKind.DEDUCTIBLE: "Deductible", PaymentKind.SELF_PAY: "Self-pay",
-               PaymentKind.PREPAYMENT: "Prepayment"}
-METHOD_LABELS = {PaymentMethod.CASH: "Cash", PaymentMethod.CARD: "Card",
-                 PaymentMethod.CHECK: "Check", PaymentMethod.OTHER: "Other"}
 
 
 def cents(value: Decimal | None) -> int | None:
@@ -89,8 +83,8 @@ class ChargeLineForm(BaseForm):
 
 class PaymentForm(BaseForm):
     visit_id = SelectField("For visit", coerce=int, validators=[Optional()])
-    kind = SelectField("For", choices=options(list(KIND_LABELS.items())), default="copay")
-    method = SelectField("Paid by", choices=options(list(METHOD_LABELS.items())), default="card")
+    kind = SelectField("For", choices=options(list(vocab.PAYMENT_KINDS.items())), default="copay")
+    method = SelectField("Paid by", choices=options(list(vocab.PAYMENT_METHODS.items())), default="card")
     amount = DecimalField("Amount ($)", places=2, validators=[
         InputRequired("Enter the amount."),
         NumberRange(Decimal("0.01"), Decimal("10000"), "Enter an amount from 0.01 to 10,000.")])

@@ -145,8 +145,3 @@ def history(limit: int = 100) -> list[BillingExport]:
     return list(db.session.execute(
         db.select(BillingExport).options(selectinload(BillingExport.user))
         .order_by(BillingExport.id.desc()).limit(limit)).scalars())
-
-
-def exported_visit_ids(export: BillingExport) -> list[int]:
-    return [v.visit_id for v in export.visits]
-

@@ -10,8 +10,9 @@ from datetime import date, datetime, timezone
 from typing import Any
 from sqlalchemy.orm import selectinload
 
+from intake import vocab
 from intake.extensions import db
-from intake.models import Patient, Payment, User, Visit
+from intake.models import Patient, Payment, Visit
 from intake.models.payment import PaymentKind, PaymentMethod
 from intake.normalize import clean_text
 from intake.services import FieldErrors, NotFound, audit
@@ -202,16 +203,10 @@ def payments_for_visit(visit: Visit) -> list[Payment]:
         .options(selectinload(Payment.received_by)).order_by(Payment.id)).scalars())
 
 
-def staff_name(user_id: int | None) -> str:
-    user = db.session.get(User, user_id) if user_id else None
-    return user.username if user else ""
-
 
 def takings_chart(totals: DayTotals) -> list[dict[str, Any]]:
     """Bars for the close-of-day chart (drawn as SVG by the template):
     the day's takings by method, widths as a share of the largest."""
-    from intake.forms.desk import METHOD_LABELS
-
     largest = max(totals.by_method.values(), default=0) or 1
-    return [{"label": METHOD_LABELS[PaymentMethod(m)], "cents": c,
+    return [{"label": vocab.PAYMENT_METHODS[m], "cents": c,
              "width": round(100 * c / largest, 1)} for m, c in totals.by_method.items()]
