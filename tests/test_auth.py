@@ -127,3 +127,19 @@ def test_change_password(app, create_user):
     assert client.get("/staff/").status_code == 200  # this session goes on
     assert other.get("/staff/").status_code == 302  # the other one ended
     assert login(app.test_client(), username, "brand-new-password").status_code == 302
+
+
+def test_background_fetches_do_not_write_the_session_back(app, create_user):
+    """A search-as-you-type fetch racing a page load must not restore a flash
+    message the page just showed: it leaves the cookie alone; pages refresh it."""
+    _, username = create_user("receptionist")
+    client = app.test_client()
+    login(client, username)
+    fetch = client.get("/staff/codes/search?system=icd10cm&q=diab",
+                       headers={"X-Requested-With": "fetch"})
+    assert fetch.status_code == 200 and "Set-Cookie" not in fetch.headers
+    page = client.get("/staff/")
+    assert "intake_session=" in page.headers.get("Set-Cookie", "")
+    static = client.get("/static/css/intake.css")
+    assert "Set-Cookie" not in static.headers
+    static.close()

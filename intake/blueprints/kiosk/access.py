@@ -54,6 +54,17 @@ class KioskSessionInterface(SecureCookieSessionInterface):
     def get_cookie_samesite(self, app: Flask) -> str | None:
         return "Strict" if is_kiosk_request() else super().get_cookie_samesite(app)
 
+    def should_set_cookie(self, app: Flask, session: Any) -> bool:
+        # A background fetch (codes as you type, the live duplicate check) or a
+        # static file must not write the cookie back unless it changed it:
+        # racing a page load, it would restore a flash message that page had
+        # just shown. Page loads keep the idle timer fresh.
+        if not session.modified and (request.endpoint or "").endswith("static"):
+            return False
+        if not session.modified and request.headers.get("X-Requested-With") == "fetch":
+            return False
+        return super().should_set_cookie(app, session)
+
     def get_expiration_time(self, app: Flask, session: Any) -> Any:
         # Gone when the browser closes; idle expiry is enforced on the server.
         return None if is_kiosk_request() else super().get_expiration_time(app, session)

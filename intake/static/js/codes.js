@@ -14,7 +14,7 @@
       timer = setTimeout(function () {
         var url = list.dataset.url + "?system=" + encodeURIComponent(input.dataset.codeSearch) +
                   "&date=" + encodeURIComponent(list.dataset.date) + "&q=" + encodeURIComponent(q);
-        fetch(url, {credentials: "same-origin"})
+        fetch(url, {credentials: "same-origin", headers: {"X-Requested-With": "fetch"}})
           .then(function (r) { return r.ok ? r.json() : []; })
           .then(function (hits) {
             list.innerHTML = "";
