@@ -7,10 +7,26 @@ which under two writer processes lost updates or raised "database is locked"
 (DESIGN.md); taking the write lock at BEGIN serialises writers cleanly.
 Every request that shows a chart also writes an audit row, so there is no
 read-only transaction worth the special case.
+
+Writers wait in a queue, not in SQLite's busy handler. That handler sleeps
+and retries on a schedule (1, 2, 5, 10 ... 100 ms), so a waiting request
+went on sleeping long after the lock came free: submissions held the lock
+for about 3 ms and waited tens. Before BEGIN IMMEDIATE a connection takes
+a lock shared by the threads of its process (threading.Lock, which wakes
+the next waiter at once) and then an flock on `<database>-writer.lock`
+beside the database file, shared by every process of this app (web
+workers, the task worker, the CLI). Both are released when the connection
+goes back to the pool after its COMMIT or ROLLBACK, and by the kernel when
+a process dies. SQLite's own lock and busy timeout still guard against
+processes that don't take the queue (the sqlite3 shell, a backup tool).
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
@@ -23,12 +39,55 @@ if TYPE_CHECKING:
 BUSY_TIMEOUT_MS = 5000
 
 
+class WriterQueue:
+    """The turn to write to one SQLite file: a lock for this process's
+    threads, then an flock for the processes. `acquire` gives up after
+    `timeout` seconds and returns False; the caller then goes on to SQLite's
+    own locking, which fails the same way it did before the queue."""
+
+    _thread_locks: dict[str, threading.Lock] = {}
+    _guard = threading.Lock()
+
+    def __init__(self, database: str):
+        self.path = f"{database}-writer.lock"
+        with WriterQueue._guard:
+            self.thread_lock = WriterQueue._thread_locks.setdefault(database, threading.Lock())
+
+    def open(self) -> int:
+        return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def acquire(self, fd: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        if not self.thread_lock.acquire(timeout=timeout):
+            return False
+        pause = 0.0002
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                # Another process writes. Only one thread per process polls
+                # here, in steps of at most 1 ms.
+                if time.monotonic() >= deadline:
+                    self.thread_lock.release()
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 0.001)
+
+    def release(self, fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        self.thread_lock.release()
+
+
 def configure_engine(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
         return
+    database = engine.url.database or ""
+    queue = WriterQueue(os.path.abspath(database)) \
+        if database and database != ":memory:" and not database.startswith("file:") else None
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
         # Hand transaction control to SQLAlchemy's "begin" event below.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -37,10 +96,32 @@ def configure_engine(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.close()
+        if queue is not None:
+            record.info["writer_fd"] = queue.open()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        record = connection.connection._connection_record
+        fd = record.info.get("writer_fd") if record is not None else None
+        if fd is not None and not record.info.get("writer_turn"):
+            record.info["writer_turn"] = queue.acquire(fd, BUSY_TIMEOUT_MS / 1000)
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def _end_turn(_dbapi_connection: Any, record: Any, *_args: Any) -> None:
+        # Back in the pool (after COMMIT, or the pool's ROLLBACK), or closed.
+        if record is not None and record.info.pop("writer_turn", False):
+            queue.release(record.info["writer_fd"])
+
+    def _close_fd(dbapi_connection: Any, record: Any, *args: Any) -> None:
+        _end_turn(dbapi_connection, record)
+        fd = record.info.pop("writer_fd", None) if record is not None else None
+        if fd is not None:
+            os.close(fd)
+
+    if queue is not None:
+        event.listen(engine, "checkin", _end_turn)
+        event.listen(engine, "invalidate", _close_fd)
+        event.listen(engine, "close", _close_fd)
 
 
 def init_app(app: "Flask") -> None:
