@@ -78,6 +78,11 @@ def _finish_config(app: Flask) -> None:
 
     uri = app.config.get("SQLALCHEMY_DATABASE_URI") or default_database_url(app.instance_path)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(uri)
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A database server may drop idle connections; a SQLite file cannot.
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.setdefault("pool_pre_ping", True)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     app.config.setdefault("INTAKE_UPLOAD_DIR", str(Path(app.instance_path) / "uploads"))
     if not app.config.get("SECRET_KEY"):
         key_file = Path(app.instance_path) / "secret_key"

@@ -12,7 +12,7 @@ from typing import Any
 
 class Defaults:
     SQLALCHEMY_DATABASE_URI: str | None = None  # filled from instance path
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}  # create_app adds pool_pre_ping for servers
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False  # set INTAKE_SESSION_COOKIE_SECURE=1 behind TLS
