@@ -2,8 +2,8 @@
 
 Append-only and hash-chained. `record()` does not insert: it queues the row on
 the session, and at commit (`before_commit`) the queued rows are numbered and
-chained onto the last committed row under a lock, then inserted by the
-commit's own flush:
+chained onto the last committed row under a lock, and inserted (one Core
+INSERT, before the commit's own flush):
 
 - SQLite: every transaction already holds the write lock from BEGIN
   IMMEDIATE (intake/db.py), so no two commits can read the same chain head.
@@ -118,23 +118,30 @@ def row_hash(row: Mapping[str, Any] | AuditEvent) -> str:
     return hashlib.sha256(canonical(row)).hexdigest()
 
 
+_HEAD = select(AuditEvent.seq, AuditEvent.row_hash).order_by(AuditEvent.seq.desc()).limit(1)
+_COLUMNS = (*HASHED_FIELDS, "row_hash")
+
+
 def _chain_pending(session: Session) -> None:
     if session.in_nested_transaction():  # a savepoint is released: wait for the real commit
         return
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
-    if session.connection().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_CHAIN_LOCK})
-    head = session.execute(select(AuditEvent.seq, AuditEvent.row_hash)
-                           .order_by(AuditEvent.seq.desc()).limit(1)).first()
+    # Core statements on the transaction's connection: the rows are plain
+    # inserts, and the ORM's unit of work cost more than the rest of a commit.
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_CHAIN_LOCK})
+    head = connection.execute(_HEAD).first()
     seq, prev = (head.seq, head.row_hash) if head else (0, GENESIS_HASH)
+    rows = []
     for row, _scope in pending:
         seq += 1
         row.seq, row.prev_hash = seq, prev
         row.row_hash = prev = row_hash(row)
-        session.add(row)
-    # The commit's own flush, which runs next, inserts them in this order.
+        rows.append({name: getattr(row, name) for name in _COLUMNS})
+    connection.execute(AuditEvent.__table__.insert(), rows)  # in chain order
 
 
 def _within(scope: SessionTransaction | None, transaction: SessionTransaction) -> bool:
