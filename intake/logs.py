@@ -120,7 +120,7 @@ def _identity(obj: Any) -> Any:
     try:
         identity = inspect(obj).identity
     except NoInspectionAvailable:
-        return None
+        return getattr(obj, "id", None)  # a plain record such as kiosk.DeviceSession
     return identity[0] if identity else None
 
 

@@ -20,13 +20,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from flask import current_app, has_request_context
 from flask_babel import force_locale, lazy_gettext as _l
 from flask_login import current_user
 from PIL import Image, UnidentifiedImageError
+from sqlalchemy import bindparam, select, update
 
+from intake.db import on_commit
 from intake.extensions import db
 from intake.models import KioskDevice, KioskDraft, KioskSubmission, Patient, Payer, SignedConsent
 from intake.models.base import utcnow
@@ -218,19 +220,33 @@ def enroll(code: str) -> tuple[KioskDevice, str]:
     return device, token
 
 
-def authenticate_device(device_id: Any, token: Any) -> KioskDevice | None:
-    """The enrolled, unrevoked device this cookie names, or None."""
+class DeviceSession(NamedTuple):
+    """The enrolled device a kiosk request comes from."""
+
+    id: int
+    name: str
+
+
+_DEVICE = KioskDevice.__table__
+_DEVICE_AUTH = select(_DEVICE.c.name, _DEVICE.c.token_hash, _DEVICE.c.revoked_at,
+                      _DEVICE.c.last_seen_at).where(_DEVICE.c.id == bindparam("id"))
+
+
+def authenticate_device(device_id: Any, token: Any) -> DeviceSession | None:
+    """The enrolled, unrevoked device this cookie names, or None. Checked on
+    every kiosk request, so it reads four columns, not the ORM entity."""
     if not isinstance(device_id, int) or not isinstance(token, str):
         return None
-    device = db.session.get(KioskDevice, device_id)
-    if device is None or device.revoked_at or not device.token_hash:
+    connection = db.session.connection()
+    row = connection.execute(_DEVICE_AUTH, {"id": device_id}).first()
+    if row is None or row.revoked_at or not row.token_hash:
         return None
-    if not hmac.compare_digest(device.token_hash, _digest(token)):
+    if not hmac.compare_digest(row.token_hash, _digest(token)):
         return None
     now = _now()
-    if device.last_seen_at is None or now - device.last_seen_at > timedelta(minutes=1):
-        device.last_seen_at = now
-    return device
+    if row.last_seen_at is None or now - row.last_seen_at > timedelta(minutes=1):
+        connection.execute(update(_DEVICE).where(_DEVICE.c.id == device_id).values(last_seen_at=now))
+    return DeviceSession(device_id, row.name)
 
 
 def revoke_device(device: KioskDevice) -> None:
@@ -255,7 +271,7 @@ def _expiry(draft: KioskDraft, now: datetime) -> datetime:
     return min(idle, absolute)
 
 
-def start_draft(device: KioskDevice, language: str) -> tuple[KioskDraft, str]:
+def start_draft(device: DeviceSession, language: str) -> tuple[KioskDraft, str]:
     """A new, empty draft; the returned key goes in the kiosk session only."""
     purge_expired(sweep=False)  # the file sweep reads every draft: the worker does it
     key = secrets.token_urlsafe(32)
@@ -270,7 +286,7 @@ def start_draft(device: KioskDevice, language: str) -> tuple[KioskDraft, str]:
     return draft, key
 
 
-def load_draft(key: Any, device: KioskDevice) -> KioskDraft | None:
+def load_draft(key: Any, device: DeviceSession) -> KioskDraft | None:
     """The live draft of this key on this device; an expired one is wiped."""
     if not isinstance(key, str) or not key:
         return None
@@ -289,7 +305,9 @@ def load_draft(key: Any, device: KioskDevice) -> KioskDraft | None:
 
 
 def _changed(draft: KioskDraft, data: dict[str, Any]) -> None:
-    # JSON columns notice reassignment, not in-place edits.
+    # JSON columns notice reassignment, not in-place edits. Any change makes
+    # the patient review the draft again before it can be sent as reviewed.
+    data.pop("reviewed", None)
     draft.data = data
     db.session.flush()
 
@@ -536,15 +554,77 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def mark_reviewed(draft: KioskDraft, patient: Mapping[str, Any],
+                  insurance: list[Mapping[str, Any]]) -> None:
+    """Keep the values the review page validated and showed: submitting sends
+    exactly these, without validating every step again. Any later change to
+    the draft drops them (`_changed`)."""
+    reviewed = {"patient": {k: _jsonable(patient.get(k)) for k in PATIENT_FIELDS},
+                "insurance": [{k: _jsonable(v) for k, v in cov.items()} for cov in insurance]}
+    data = _copy(draft)
+    if data.get("reviewed") == reviewed:
+        return
+    data["reviewed"] = reviewed
+    draft.data = data
+    db.session.flush()
+
+
+def reviewed_values(draft: KioskDraft) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """(patient, insurance) as the review page last showed them, or None when
+    the draft changed since (or was never reviewed)."""
+    return _reviewed(draft.data)
+
+
+def _reviewed(data: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    reviewed = (data or {}).get("reviewed")
+    if not isinstance(reviewed, dict):
+        return None
+    return dict(reviewed["patient"]), [dict(cov) for cov in reviewed["insurance"]]
+
+
+_DRAFT = KioskDraft.__table__
+_SUBMISSION = KioskSubmission.__table__
+_DRAFT_BY_KEY = select(_DRAFT.c.id, _DRAFT.c.language, _DRAFT.c.data, _DRAFT.c.expires_at).where(
+    _DRAFT.c.key_hash == bindparam("key_hash"), _DRAFT.c.device_id == bindparam("device_id"))
+
+NO_DRAFT = "no draft"
+NOT_REVIEWED = "not reviewed"
+
+
+def submit_reviewed(key: Any, device: DeviceSession) -> int | str:
+    """The kiosk's Send button: the live draft of this key, as its review
+    page last showed it, becomes a submission. Returns the submission's id,
+    or NO_DRAFT (gone, expired, already sent) or NOT_REVIEWED (changed since
+    the review page: the caller validates it again and calls `submit`).
+    Reads and writes the two rows directly; patients finishing at once
+    should not wait on each other longer than a commit."""
+    if not isinstance(key, str) or not key:
+        return NO_DRAFT
+    row = db.session.connection().execute(
+        _DRAFT_BY_KEY, {"key_hash": _digest(key), "device_id": device.id}).first()
+    if row is None or row.expires_at <= _now():
+        return NO_DRAFT  # an expired draft is left to the worker's purge
+    values = _reviewed(row.data)
+    if values is None:
+        return NOT_REVIEWED
+    return _submit(row.id, device.id, row.language, dict(row.data), *values)
+
+
 def submit(draft: KioskDraft, patient: Mapping[str, Any],
-           insurance: list[Mapping[str, Any]]) -> KioskSubmission:
+           insurance: list[Mapping[str, Any]]) -> int | str:
     """Turn a validated draft into a submission for the front desk and wipe
     the draft. `patient` holds PATIENT_FIELDS and `insurance` one mapping per
     coverage (with a `slot` naming its card pictures); the consents come from
-    what `sign_consents` recorded."""
-    data = _copy(draft)
-    cards = data["cards"]
-    signatures = data["signatures"]
+    what `sign_consents` recorded. Returns the submission's id, or NO_DRAFT
+    when another request sent or wiped the draft first."""
+    db.session.expunge(draft)  # deleted below without the ORM: no flush of its last touch
+    return _submit(draft.id, draft.device_id, draft.language, _copy(draft), patient, insurance)
+
+
+def _submit(draft_id: int, device_id: int, language: str, data: dict[str, Any],
+            patient: Mapping[str, Any], insurance: list[Mapping[str, Any]]) -> int | str:
+    cards = dict(data.get("cards") or {})
+    signatures = data.get("signatures") or {}
     coverages_out = []
     for cov in insurance:
         slot = cov["slot"]
@@ -559,25 +639,25 @@ def submit(draft: KioskDraft, patient: Mapping[str, Any],
         detail = data["signed"][kind]
         signed.append({**detail, "signature_png": signatures.get(kind)
                        if detail["method"] == "drawn" else None})
-    submission = KioskSubmission(
-        device_id=draft.device_id, language=draft.language, status="pending",
+    connection = db.session.connection()
+    # The draft goes first: whoever deletes it sends it, so a double tap (or
+    # two servers) cannot make two submissions of one draft.
+    if connection.execute(_DRAFT.delete().where(_DRAFT.c.id == draft_id)).rowcount != 1:
+        return NO_DRAFT
+    submission_id = connection.execute(_SUBMISSION.insert().values(
+        device_id=device_id, language=language, status="pending",
         data={"patient": {k: _jsonable(patient.get(k)) for k in PATIENT_FIELDS},
               "coverages": coverages_out,
               "signer": data.get("signer") or {},
-              "consents": signed})
-    db.session.add(submission)
-    # Pictures now belong to the submission: the draft must not delete them.
-    data["cards"] = cards
-    _changed(draft, data)
-    db.session.delete(draft)
-    db.session.flush()
-    for name in _draft_files(data):
-        _remove_file(name)  # replaced pictures not used by the submission
-    audit.record("kiosk.submit", object_type="kiosk_submission", object_id=submission.id,
-                 detail=f"coverages={len(coverages_out)} consents={len(signed)} "
-                        f"language={submission.language}",
-                 actor=f"kiosk-{submission.device_id}")
-    return submission
+              "consents": signed})).inserted_primary_key[0]
+    # Pictures now belong to the submission; the draft's others go once this commits.
+    leftovers = _draft_files({"cards": cards})
+    if leftovers:
+        on_commit(lambda: [_remove_file(name) for name in leftovers])
+    audit.record("kiosk.submit", object_type="kiosk_submission", object_id=submission_id,
+                 detail=f"coverages={len(coverages_out)} consents={len(signed)} language={language}",
+                 actor=f"kiosk-{device_id}")
+    return submission_id
 
 
 # ---- the front desk's review ------------------------------------------------

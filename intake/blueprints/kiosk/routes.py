@@ -331,6 +331,13 @@ def _validated(draft: Any) -> dict[str, KioskForm] | str:
     return forms
 
 
+def _cleaned(forms: dict[str, KioskForm]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(patient, insurance) from the validated step forms."""
+    patient = {**forms["about"].cleaned(), **forms["contact"].cleaned(),
+               **forms["emergency"].cleaned()}
+    return patient, forms["insurance"].cleaned()
+
+
 @bp.route("/review", methods=["GET", "POST"])
 @kiosk_device_required
 def review() -> Any:
@@ -350,6 +357,7 @@ def review() -> Any:
     if isinstance(forms, str):
         session["check"] = forms
         return redirect(url_for("kiosk.step", step=forms), code=303)
+    kiosk.mark_reviewed(draft, *_cleaned(forms))
     return render_template("kiosk/review.html", forms=forms, form=KioskButtonForm(), draft=draft,
                            step="review", steps=STEPS, done=kiosk.completed_steps(draft),
                            cards=kiosk.draft_cards(draft), idle=_idle_settings(),
@@ -363,20 +371,21 @@ def review() -> Any:
 def submit() -> Any:
     if not KioskButtonForm().validate_on_submit():
         abort(400)
-    draft = _current_draft()
-    if draft is None:
+    sent = kiosk.submit_reviewed(session.get("draft"), g.kiosk_device)
+    if sent == kiosk.NOT_REVIEWED:  # changed since the review page (another tab)
+        draft = _current_draft()
+        forms = _validated(draft) if draft is not None else None
+        if isinstance(forms, str):
+            session["check"] = forms
+            return redirect(url_for("kiosk.step", step=forms), code=303)
+        try:
+            sent = kiosk.submit(draft, *_cleaned(forms)) if forms else kiosk.NO_DRAFT
+        except FieldErrors:
+            session["check"] = "consents"
+            return redirect(url_for("kiosk.step", step="consents"), code=303)
+    if sent == kiosk.NO_DRAFT:
+        session.pop("draft", None)
         return redirect(url_for("kiosk.index"))
-    forms = _validated(draft)
-    if isinstance(forms, str):
-        session["check"] = forms
-        return redirect(url_for("kiosk.step", step=forms), code=303)
-    patient = {**forms["about"].cleaned(), **forms["contact"].cleaned(),
-               **forms["emergency"].cleaned()}
-    try:
-        kiosk.submit(draft, patient, forms["insurance"].cleaned())
-    except FieldErrors:
-        session["check"] = "consents"
-        return redirect(url_for("kiosk.step", step="consents"), code=303)
     lang = session.get("lang")
     session.clear()
     session["thanks_lang"] = lang
