@@ -53,6 +53,95 @@ def test_sqlite_transactions_take_the_write_lock_at_begin(app):
             conn.rollback()
 
 
+def _sqlite_path(app) -> str:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not uri.startswith("sqlite:///"):
+        pytest.skip("the writer queue is for SQLite files")
+    return uri.removeprefix("sqlite:///")
+
+
+_COUNTER_WORKER = """
+import os, sys
+from intake import create_app
+from intake.extensions import db
+app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "SECRET_KEY": "x", "TESTING": True})
+with app.app_context():
+    for _ in range(int(sys.argv[2])):
+        with db.engine.begin() as conn:
+            n = conn.exec_driver_sql("SELECT n FROM queue_counter").scalar()
+            conn.exec_driver_sql("UPDATE queue_counter SET n = ?", (n + 1,))
+"""
+
+
+def test_sqlite_writers_in_several_processes_lose_nothing(app, tmp_path):
+    """Three processes each add 1 a hundred times by reading then writing:
+    each turn in the writer queue is a whole transaction, so no update is
+    lost and none fails with "database is locked"."""
+    import os
+    import subprocess
+    import sys
+
+    path = _sqlite_path(app)
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        conn.execute("CREATE TABLE queue_counter (n INTEGER NOT NULL)")
+        conn.execute("INSERT INTO queue_counter VALUES (0)")
+    procs = [subprocess.Popen([sys.executable, "-c", _COUNTER_WORKER, f"sqlite:///{path}", "100"],
+                              stderr=subprocess.PIPE, env={**os.environ, "INTAKE_INSTANCE_PATH": str(tmp_path)})
+             for _ in range(3)]
+    errors = [p.communicate(timeout=120)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], errors
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT n FROM queue_counter").fetchone()[0] == 300
+    assert os.path.exists(path + "-writer.lock")
+
+
+def test_sqlite_writer_waits_for_the_queue_and_gives_up_to_sqlite(app, monkeypatch):
+    """A transaction waits while another process holds the queue's flock and
+    starts the moment it is released; past the busy timeout it goes on to
+    SQLite's own lock instead of waiting for ever, and the queue still works."""
+    import fcntl
+    import os
+    import threading
+    import time
+
+    from intake import db as db_setup
+
+    path = _sqlite_path(app)
+    other = os.open(path + "-writer.lock", os.O_RDWR | os.O_CREAT)
+
+    def transaction(done: list[float]) -> None:
+        with app.app_context():
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            done.append(time.monotonic())
+
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX)
+        done: list[float] = []
+        worker = threading.Thread(target=transaction, args=(done,))
+        worker.start()
+        time.sleep(0.3)
+        assert done == []  # still waiting for its turn
+        released = time.monotonic()
+        fcntl.flock(other, fcntl.LOCK_UN)
+        worker.join(5)
+        assert done and done[0] - released < 0.1  # polled in steps of at most 1 ms
+
+        monkeypatch.setattr(db_setup, "BUSY_TIMEOUT_MS", 200)
+        fcntl.flock(other, fcntl.LOCK_EX)
+        done = []
+        transaction(done)  # gives up on the queue after 0.2 s; SQLite itself is free
+        assert done
+    finally:
+        fcntl.flock(other, fcntl.LOCK_UN)
+        os.close(other)
+    done = []
+    worker = threading.Thread(target=transaction, args=(done,))
+    worker.start()
+    worker.join(5)
+    assert done  # the thread lock was handed back when the queue was given up
+
+
 def test_foreign_keys_are_enforced(app):
     from sqlalchemy.exc import IntegrityError
 
