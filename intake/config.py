@@ -33,6 +33,9 @@ class Defaults:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     INTAKE_LOGIN_LIMIT = "10 per minute;50 per hour"
+    # Enrollment codes carry about 50 bits and live 15 minutes; guessing is
+    # hopeless, and this keeps anyone from trying at speed.
+    INTAKE_KIOSK_ENROLL_LIMIT = "10 per minute;30 per hour"
     INTAKE_TIMEZONE = "America/New_York"  # the practice's clock for "today"
     INTAKE_BOARD_REFRESH_SECONDS = 30
 

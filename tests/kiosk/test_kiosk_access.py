@@ -108,3 +108,18 @@ def test_admin_creates_a_code_shown_once_and_lists_devices(app, admin_client):
     listing = admin_client.get("/admin/kiosks").get_data(as_text=True)
     assert "Lobby tablet" in listing and code not in listing
     assert app.test_client().post("/kiosk/enroll", data={"code": code}).status_code == 302
+
+
+def test_enrollment_attempts_are_throttled(make_app):
+    """Codes cannot be guessed at speed: the eleventh try in a minute from one
+    address is refused (429) before any code is looked at."""
+    app = make_app(RATELIMIT_ENABLED=True, INTAKE_KIOSK_ENROLL_LIMIT="10 per minute")
+    _device_id, code = enroll_code(app)
+    client = app.test_client()
+    codes = [client.post("/kiosk/enroll", data={"code": f"WRONG{n:05d}"}).status_code
+             for n in range(10)]
+    assert codes == [200] * 10  # shown again with "not valid" (and audited)
+    response = client.post("/kiosk/enroll", data={"code": code})
+    assert response.status_code == 429
+    assert client.get("/kiosk/").status_code == 403  # the right code came too late
+    assert client.get("/kiosk/enroll").status_code == 200  # the page itself still loads

@@ -20,7 +20,7 @@ from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from intake.blueprints.kiosk import bp
 from intake.blueprints.kiosk.access import (clear_device_cookie, device_from_cookie,
                                             kiosk_device_required, set_device_cookie)
-from intake.extensions import login_manager
+from intake.extensions import limiter, login_manager
 from intake.forms import attach_errors
 from intake.forms.kiosk import (CONSENT_KINDS, FORM_STEPS, STEP_FORMS, STEPS, EnrollForm,
                                 KioskButtonForm, KioskForm, date_pattern)
@@ -65,7 +65,11 @@ def never_cache(response: Any) -> Any:
 
 @bp.errorhandler(CSRFError)
 def expired_form(error: CSRFError) -> Any:
-    """Usually a page left open past the idle wipe: back to the start."""
+    """A page of ours always posts its token. One that no longer holds is
+    usually a page left open past the idle wipe: back to the start. A post
+    without any token did not come from our pages: 400, nothing touched."""
+    if not request.form.get("csrf_token") and not request.headers.get("X-CSRFToken"):
+        return render_template("kiosk/error.html", code=400), 400
     session.clear()
     session["notice"] = "expired"
     return redirect(url_for("kiosk.index"))
@@ -111,8 +115,13 @@ def _idle_settings() -> dict[str, int]:
 
 # ---- enrollment (for the office's administrator, on the tablet) -----------
 
+def _enroll_limit() -> str:
+    return current_app.config["INTAKE_KIOSK_ENROLL_LIMIT"]
+
+
 @bp.route("/enroll", methods=["GET", "POST"])
 @public
+@limiter.limit(_enroll_limit, methods=["POST"])
 def enroll() -> Any:
     form = EnrollForm()
     if form.validate_on_submit():
