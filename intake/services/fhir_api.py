@@ -143,8 +143,9 @@ SORT: dict[str, dict[str, Any]] = {
 }
 
 
-def _base(resource_type: str) -> tuple[Select, Any]:
-    """The query behind a type, and its id column."""
+def base_query(resource_type: str) -> tuple[Select, Any]:
+    """The query behind a type, and its id column (the search's, the read's
+    and the bulk export's starting point)."""
     if resource_type == "Patient":
         return db.select(Patient), Patient.id
     if resource_type == "Coverage":
@@ -187,8 +188,8 @@ def search(resource_type: str, params: Mapping[str, list[str]]) -> Page:
     count = _int_param(params, "_count", DEFAULT_COUNT, 0, MAX_COUNT)
     offset = _int_param(params, "_offset", 0, 0, 10**9)
     if resource_type == "Organization":
-        return _organizations(params, count, offset)
-    stmt, id_column = _base(resource_type)
+        return _organization_page(params, count, offset)
+    stmt, id_column = base_query(resource_type)
     for name, values in params.items():
         if name in ("_count", "_offset", "_sort", "_format"):
             continue
@@ -230,15 +231,18 @@ def _order(resource_type: str, sort: list[str], id_column: Any) -> list[Any]:
     return order + [id_column.asc()]
 
 
-def _organizations(params: Mapping[str, list[str]], count: int, offset: int) -> Page:
+def organization_rows() -> list[Practice | Payer]:
+    """The rows Organization resources come from: the practice, then the payers."""
+    practice = db.session.get(Practice, 1)
+    payers = db.session.execute(db.select(Payer).order_by(Payer.id)).scalars()
+    return ([practice] if practice is not None else []) + list(payers)
+
+
+def _organization_page(params: Mapping[str, list[str]], count: int, offset: int) -> Page:
     for name in params:
         if name not in ("_count", "_offset", "_id"):
             raise SearchError(f"Search parameter '{name}' is not supported for Organization.")
-    rows: list[Any] = []
-    practice = db.session.get(Practice, 1)
-    if practice is not None:
-        rows.append(practice)
-    rows += list(db.session.execute(db.select(Payer).order_by(Payer.id)).scalars())
+    rows = organization_rows()
     wanted = params.get("_id")
     if wanted:
         rows = [r for r in rows if organization_id(r) in wanted]
@@ -259,7 +263,7 @@ def read(resource_type: str, resource_id: str) -> Any | None:
         return None
     if not is_id(resource_id):
         return None
-    stmt, id_column = _base(resource_type)
+    stmt, id_column = base_query(resource_type)
     row = db.session.execute(stmt.where(id_column == int(resource_id))).scalar_one_or_none()
     if row is not None:
         audit.record("fhir.read", patient_id=patient_of(row), object_type=resource_type.lower(),
