@@ -1,29 +1,44 @@
-"""The FHIR REST API's reads and searches: which rows answer a request.
-Mapping rows to FHIR JSON is intake.fhir's job; this module queries."""
+"""The FHIR REST API's reads and searches: which rows answer a request, and
+the saved terms of POST searches that their paging links name. Mapping rows
+to FHIR JSON is intake.fhir's job; this module queries."""
 
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import Select, false, or_
 from sqlalchemy.orm import selectinload
 
 from intake.extensions import db
-from intake.models import (Coverage, Patient, Payer, Practice, Provider, SignedConsent, Visit,
-                           VisitDiagnosis)
+from intake.models import (ApiToken, Coverage, Patient, Payer, Practice, Provider, SavedSearch,
+                           SignedConsent, Visit, VisitDiagnosis)
+from intake.models.base import utcnow
 from intake.normalize import name_key
 from intake.services import audit
 
 MAX_COUNT = 100
 DEFAULT_COUNT = 20
+# The parameter a POST search's paging links carry: the opaque id of its saved terms.
+CONTINUATION = "_getpages"
+PAGING = ("_count", "_offset")
 
 
 class SearchError(ValueError):
     """A request we will not guess at: answered 400 with an OperationOutcome."""
+
+
+class SavedSearchUnknown(SearchError):
+    """A paging link this token did not get (or for another type): 404."""
+
+
+class SavedSearchExpired(SearchError):
+    """A paging link whose saved terms have expired: 410."""
 
 
 def _day_range(value: str) -> tuple[str, datetime, datetime]:
@@ -176,6 +191,7 @@ class Page:
     total: int
     offset: int
     count: int
+    saved_id: str | None = None  # a POST search's: its links name this, not the terms
 
 
 def search(resource_type: str, params: Mapping[str, list[str]]) -> Page:
@@ -207,6 +223,49 @@ def search(resource_type: str, params: Mapping[str, list[str]]) -> Page:
     audit.record("fhir.search", object_type=resource_type.lower(),
                  detail=f"params={','.join(sorted(params))} results={len(rows)}")
     return Page(rows=rows, total=total or 0, offset=offset, count=count)
+
+
+def post_search(resource_type: str, params: Mapping[str, list[str]], token: ApiToken) -> Page:
+    """A search whose terms came in a POST body (to keep them out of URLs and
+    access logs). The terms are saved under an opaque id that the result's
+    paging links carry instead, for INTAKE_FHIR_SEARCH_TTL_MINUTES."""
+    if CONTINUATION in params:
+        raise SearchError(f"{CONTINUATION} belongs in a paging link (GET); a POST search "
+                          f"takes the search parameters themselves.")
+    page = search(resource_type, params)
+    terms = {k: list(v) for k, v in params.items() if k not in ("_offset", "_format")}
+    minutes = current_app.config["INTAKE_FHIR_SEARCH_TTL_MINUTES"]
+    saved = SavedSearch(id=secrets.token_urlsafe(32), token_id=token.id,
+                        resource_type=resource_type, params=terms,
+                        expires_at=utcnow() + timedelta(minutes=minutes))
+    db.session.add(saved)
+    db.session.flush()
+    page.saved_id = saved.id
+    return page
+
+
+def continue_search(resource_type: str, params: Mapping[str, list[str]], token: ApiToken) -> Page:
+    """A page of a POST search through one of its links: the saved terms
+    with the link's _offset and _count. Only the token that searched may."""
+    extra = sorted(set(params) - {CONTINUATION, "_format", *PAGING})
+    if extra:
+        raise SearchError(f"A paging link takes only _offset and _count besides {CONTINUATION} "
+                          f"(not {', '.join(extra)}); POST a new search to change its terms.")
+    ids = params[CONTINUATION]
+    saved = db.session.get(SavedSearch, ids[0]) if len(ids) == 1 and ids[0] else None
+    if saved is None or saved.token_id != token.id or saved.resource_type != resource_type:
+        raise SavedSearchUnknown("This search is not known here; POST it again.")
+    if saved.expires_at <= utcnow():
+        raise SavedSearchExpired("This search has expired; POST it again.")
+    page = search(resource_type, {**saved.params, **{k: v for k, v in params.items() if k in PAGING}})
+    page.saved_id = saved.id
+    return page
+
+
+def purge_expired_searches() -> int:
+    """Delete saved POST searches past their time (they hold search terms)."""
+    result = db.session.execute(db.delete(SavedSearch).where(SavedSearch.expires_at <= utcnow()))
+    return result.rowcount or 0
 
 
 def _int_param(params: Mapping[str, list[str]], name: str, default: int, low: int, high: int) -> int:
