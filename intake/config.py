@@ -38,6 +38,8 @@ class Defaults:
     INTAKE_KIOSK_ENROLL_LIMIT = "10 per minute;30 per hour"
     INTAKE_TIMEZONE = "America/New_York"  # the practice's clock for "today"
     INTAKE_BOARD_REFRESH_SECONDS = 30
+    # How long a FHIR POST search's paging links work (its terms are kept that long).
+    INTAKE_FHIR_SEARCH_TTL_MINUTES = 60
 
 
 def _coerce(value: str) -> Any:

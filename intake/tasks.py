@@ -65,6 +65,18 @@ def purge_expired_exports() -> None:
         db.session.remove()
 
 
+@huey.periodic_task(crontab(minute="*/15"))
+def purge_saved_searches() -> None:
+    """FHIR POST searches' saved terms, once their paging links have expired."""
+    from intake.extensions import db
+    from intake.services import fhir_api
+
+    with _app().app_context():
+        fhir_api.purge_expired_searches()
+        db.session.commit()
+        db.session.remove()
+
+
 @huey.periodic_task(crontab(minute="*/10"))
 def purge_kiosk_drafts() -> None:
     """Expired kiosk drafts and unreferenced kiosk pictures, off the request path."""

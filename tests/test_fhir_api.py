@@ -25,12 +25,16 @@ def token(app):
 
 @pytest.fixture
 def api(client, token):
-    """GET/DELETE with the bearer token."""
+    """GET/POST/DELETE with the bearer token."""
 
     class Api:
         def get(self, path, **kw):
             headers = {"Authorization": f"Bearer {token}", **kw.pop("headers", {})}
             return client.get(path, headers=headers, **kw)
+
+        def post(self, path, **kw):
+            headers = {"Authorization": f"Bearer {token}", **kw.pop("headers", {})}
+            return client.post(path, headers=headers, **kw)
 
         def delete(self, path):
             return client.delete(path, headers={"Authorization": f"Bearer {token}"})
@@ -164,6 +168,190 @@ def test_api_calls_are_audited(app, api, world):
         event = db.session.execute(db.select(AuditEvent).filter_by(action="fhir.read")).scalar_one()
         assert event.patient_id == world["a"]
         assert event.actor.startswith("token:")
+
+
+# ---- POST search ------------------------------------------------------------------
+
+def _local(url):
+    return url.split("localhost", 1)[1]
+
+
+def _found(body):
+    assert body["resourceType"] == "Bundle" and body["type"] == "searchset", body
+    return body["total"], sorted(e["fullUrl"] for e in body.get("entry", []))
+
+
+def _post_search_cases(app, world):
+    from intake.models import Patient, Provider
+
+    with app.app_context():
+        mrn = db.session.get(Patient, world["a"]).mrn
+        npi = db.session.execute(db.select(Provider.npi)).scalars().first()
+    a, day = world["a"], FY2026_DAY.isoformat()
+    return [
+        ("Patient", {"family": "wojcik"}), ("Patient", {"name": "ada"}),
+        ("Patient", {"birthdate": "1980-03-14", "_sort": "-family"}),
+        ("Patient", {"birthdate": "ge1980-03-15"}), ("Patient", {"identifier": mrn}),
+        ("Patient", {"given": "łukasz", "_lastUpdated": "ge2000-01-01"}),
+        ("Coverage", {"patient": f"Patient/{a}"}), ("RelatedPerson", {"patient": str(world["b"])}),
+        ("Encounter", {"patient": str(a), "date": day}), ("Claim", {"patient": str(a)}),
+        ("Condition", {"patient": f"Patient/{a}"}), ("Consent", {"patient": str(a)}),
+        ("Organization", {"_id": "practice"}), ("Practitioner", {"identifier": npi}),
+    ]
+
+
+def test_post_search_finds_what_get_finds(app, api, world, create_coverage):
+    from urllib.parse import urlencode
+
+    create_coverage(world["b"], relationship_code="spouse", subscriber_family="Doe",
+                    subscriber_given="Ann")
+    for resource_type, params in _post_search_cases(app, world):
+        got = api.get(f"/fhir/{resource_type}?{urlencode(params)}")
+        posted = api.post(f"/fhir/{resource_type}/_search", data=params)
+        assert got.status_code == posted.status_code == 200, (resource_type, params)
+        assert posted.mimetype == FHIR
+        assert _found(posted.json) == _found(got.json), (resource_type, params)
+        assert _found(got.json)[0] > 0 or resource_type == "Consent" or "ge1980-03-15" in params.values()
+    # Parameters in both the URL and the body are combined, as the spec allows.
+    both = api.post("/fhir/Patient/_search?birthdate=1980-03-14", data={"family": "okafor"})
+    assert _found(both.json) == (1, [f"http://localhost/fhir/Patient/{world['b']}"])
+    # application/x-www-form-urlencoded with a charset is the same type.
+    typed = api.post("/fhir/Patient/_search", data="name=ada",
+                     headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    assert _found(typed.json)[0] == 1
+
+
+def test_post_search_pages_without_its_terms_in_any_link(app, api, world):
+    first = api.post("/fhir/Patient/_search",
+                     data={"birthdate": "1980-03-14", "_count": "1", "_sort": "family"}).json
+    assert first["total"] == 2 and len(first["entry"]) == 1
+    links = {link["relation"]: link["url"] for link in first["link"]}
+    for url in links.values():
+        assert "birthdate" not in url and "1980" not in url and "family" not in url, url
+        assert "/fhir/Patient?_getpages=" in url
+    assert "_offset=1" in links["next"] and "_count=1" in links["next"]
+    again = api.get(_local(links["self"])).json  # the self link gives the same page
+    assert again["entry"] == first["entry"] and again["total"] == 2
+    second = api.get(_local(links["next"])).json
+    assert second["total"] == 2
+    assert [e["resource"]["id"] for e in first["entry"] + second["entry"]] == \
+        [str(world["b"]), str(world["a"])]  # Okafor, then Wójcik: the saved _sort holds
+    assert [link["relation"] for link in second["link"]] == ["self"]
+    assert all("1980" not in link["url"] for link in second["link"])
+
+
+def test_post_search_links_belong_to_their_token_and_type_and_expire(app, api, client, world):
+    from datetime import timedelta
+
+    from intake.models import SavedSearch
+    from intake.models.base import utcnow
+    from intake.services import fhir_api
+
+    body = api.post("/fhir/Patient/_search", data={"name": "ada", "_count": "1"}).json
+    self_url = _local(body["link"][0]["url"])
+    saved_id = self_url.split("_getpages=", 1)[1].split("&", 1)[0]
+    assert api.get(self_url).status_code == 200
+    with app.app_context():
+        _, other = tokens.create_token("Someone else")
+        db.session.commit()
+    response = client.get(self_url, headers={"Authorization": f"Bearer {other}"})
+    assert response.status_code == 404 and response.json["resourceType"] == "OperationOutcome"
+    assert api.get(self_url.replace("/Patient?", "/Coverage?")).status_code == 404
+    assert api.get("/fhir/Patient?_getpages=not-a-saved-search").status_code == 404
+    # A paging link pages; it does not take new terms.
+    assert api.get(f"{self_url}&family=wojcik").status_code == 400
+    with app.app_context():
+        db.session.get(SavedSearch, saved_id).expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    gone = api.get(self_url)
+    assert gone.status_code == 410 and gone.json["issue"][0]["code"] == "expired"
+    with app.app_context():
+        assert fhir_api.purge_expired_searches() == 1
+        db.session.commit()
+    assert api.get(self_url).status_code == 404
+
+
+@pytest.mark.parametrize("data", [
+    {"unknown": "1"}, {"birthdate": "yesterday"}, {"_count": "abc"}, {"_sort": "mrn"},
+    {"_getpages": "x"},
+])
+def test_bad_post_searches_are_refused_like_get(api, world, data):
+    response = api.post("/fhir/Patient/_search", data=data)
+    assert response.status_code == 400
+    assert response.json["resourceType"] == "OperationOutcome"
+    assert api.post("/fhir/Banana/_search", data={}).status_code == 400
+
+
+@pytest.mark.parametrize("kind, body", [
+    ("application/json", b'{"family": "wojcik"}'), ("application/fhir+json", b"{}"),
+    ("text/plain", b"family=wojcik"), ("multipart/form-data; boundary=x", b"--x--"), (None, b"family=wojcik"),
+])
+def test_post_search_takes_a_form_body_only(api, world, kind, body):
+    headers = {"Content-Type": kind} if kind else {}
+    response = api.post("/fhir/Patient/_search", data=body, headers=headers)
+    assert response.status_code == 415
+    assert response.json["resourceType"] == "OperationOutcome"
+    # No body at all (every parameter in the URL) is not a wrong type.
+    assert _found(api.post("/fhir/Patient/_search?family=wojcik").json)[0] == 1
+
+
+def test_post_search_needs_a_token_and_no_csrf_token(make_app, create_patient):
+    """CSRF protection is on here (the other tests turn it off): the FHIR
+    blueprint is exempt, as it takes bearer tokens and no cookies."""
+    app = make_app(WTF_CSRF_ENABLED=True)
+    create_patient()
+    with app.app_context():
+        _, plain = tokens.create_token("CSRF check")
+        db.session.commit()
+    client = app.test_client()
+    anonymous = client.post("/fhir/Patient/_search", data={"family": "wojcik"})
+    assert anonymous.status_code == 401 and anonymous.json["resourceType"] == "OperationOutcome"
+    assert anonymous.headers["WWW-Authenticate"].startswith("Bearer")
+    forged = client.post("/fhir/Patient/_search", data={"family": "wojcik"},
+                         headers={"Authorization": "Bearer itk_not-a-real-token"})
+    assert forged.status_code == 401
+    ok = client.post("/fhir/Patient/_search", data={"family": "wojcik"},
+                     headers={"Authorization": f"Bearer {plain}"})
+    assert ok.status_code == 200 and ok.json["total"] == 1
+
+
+def test_staff_session_cannot_post_search(desk, world):
+    assert desk.post("/fhir/Patient/_search", data={"family": "wojcik"}).status_code == 401
+
+
+def test_post_search_is_audited_like_get(app, api, world):
+    from intake.models import AuditEvent
+
+    api.get("/fhir/Patient?family=wojcik")
+    body = api.post("/fhir/Patient/_search", data={"family": "wojcik", "_count": "1"}).json
+    api.get(_local(body["link"][0]["url"]))
+    with app.app_context():
+        events = db.session.execute(db.select(AuditEvent).filter_by(action="fhir.search")
+                                    .order_by(AuditEvent.id)).scalars().all()
+        assert [(e.object_type, e.detail, e.actor.startswith("token:")) for e in events] == [
+            ("patient", "params=family results=1", True),
+            ("patient", "params=_count,family results=1", True),
+            ("patient", "params=_count,_offset,family results=1", True)]  # the link's page
+        assert all("wojcik" not in (e.detail or "").lower() for e in events)
+
+
+def test_post_search_bundles_and_metadata_validate(app, api, world):
+    from tests.fhir import r4_validators as V
+
+    V.ensure_installed()
+    docs = [api.post(f"/fhir/{resource_type}/_search", data={**params, "_count": "1"}).json
+            for resource_type, params in _post_search_cases(app, world)]
+    docs.append(api.get("/fhir/metadata").json)
+    for doc in docs:
+        assert V.schema_errors(doc) == [], doc.get("resourceType")
+    for doc, issues in zip(docs, V.medplum_results(docs)):
+        assert V.medplum_errors(issues) == [], (doc.get("resourceType"), issues)
+
+
+def test_metadata_advertises_post_search(client):
+    for resource in client.get("/fhir/metadata").json["rest"][0]["resource"]:
+        search = next(i for i in resource["interaction"] if i["code"] == "search-type")
+        assert "POST [type]/_search" in search["documentation"]
 
 
 # ---- Bulk Data ---------------------------------------------------------------------

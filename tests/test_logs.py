@@ -80,14 +80,15 @@ def _lines(stream: io.StringIO) -> list[dict]:
     return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
 
 
-def _serve_once(app, path: str, headers: dict[str, str]) -> int:
+def _serve_once(app, path: str, headers: dict[str, str], data: bytes | None = None) -> int:
     """One request through werkzeug's real server on loopback, so its own
-    request log line is produced too."""
+    request log line is produced too (a POST when there is data)."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        req = urllib.request.Request(f"http://127.0.0.1:{server.server_port}{path}", headers=headers)
+        req = urllib.request.Request(f"http://127.0.0.1:{server.server_port}{path}", data=data,
+                                     headers=headers)
         with urllib.request.urlopen(req, timeout=10) as response:
             response.read()
             return response.status
@@ -167,6 +168,46 @@ def test_no_patient_data_in_any_log_line(app, client_as, captured, create_provid
     werkzeug_lines = [line for line in lines if line["logger"] == "werkzeug"]
     assert werkzeug_lines and all("?[query]" in line["msg"] for line in werkzeug_lines
                                   if "/fhir/Patient" in line["msg"])
+    assert _leaks(stream.getvalue()) == []
+    assert _leaks(raw.getvalue()) == []
+
+
+def test_fhir_post_search_terms_stay_out_of_links_and_logs(app, captured, create_patient):
+    """A POST search's terms travel in the body: not in its Bundle's links, not
+    in any log line, through the test client and werkzeug's real server."""
+    from datetime import date
+    from urllib.parse import urlencode
+
+    from intake.services import tokens
+
+    stream, raw = captured
+    born = date(1979, 4, 23)
+    create_patient(family_name="Quillfeather", given_name="Marisol", birth_date=born,
+                   email="marisol.q@example.net", phone_mobile="+13125550147")
+    create_patient(family_name="Quillfeather", given_name="Zoë", birth_date=born)
+    with app.app_context():
+        _, plain = tokens.create_token("Back office")
+        db.session.commit()
+    api = app.test_client()
+    auth = {"Authorization": f"Bearer {plain}"}
+    terms = {"family": "Quillfeather", "given": "Marisol", "birthdate": "1979-04-23"}
+    one = api.post("/fhir/Patient/_search", data=terms, headers=auth)
+    assert one.status_code == 200 and one.json["total"] == 1
+    paged = api.post("/fhir/Patient/_search?family=Quillfeather",
+                     data={"birthdate": "1979-04-23", "_count": "1"}, headers=auth).json
+    assert paged["total"] == 2
+    links = [link["url"] for body in (one.json, paged) for link in body["link"]]
+    assert len(links) == 3 and _leaks(" ".join(links)) == []
+    following = api.get(next(link["url"] for link in paged["link"] if link["relation"] == "next")
+                        .split("localhost", 1)[1], headers=auth)
+    assert following.status_code == 200 and _leaks(str(following.json["link"])) == []
+    assert api.post("/fhir/Patient/_search", data={**terms, "nickname": "Mari"},
+                    headers=auth).status_code == 400  # refused: its message names no value
+    form = {**auth, "Content-Type": "application/x-www-form-urlencoded"}
+    assert _serve_once(app, "/fhir/Patient/_search", form, urlencode(terms).encode()) == 200
+
+    requests = [line for line in _lines(stream) if line.get("event") == "request"]
+    assert [line["route"] for line in requests].count("/fhir/<resource_type>/_search") == 4
     assert _leaks(stream.getvalue()) == []
     assert _leaks(raw.getvalue()) == []
 

@@ -10,6 +10,9 @@ from tests.conftest import FY2026_DAY
 
 ROLES = ("anonymous", "receptionist", "billing", "admin", "api token", "kiosk device")
 IGNORED_ENDPOINTS = {"static", "bootstrap.static"}
+# Routes that refuse a request without a body before doing anything: given one,
+# the role matrix reaches what they answer (FHIR's POST search takes a form).
+BODIES = {"fhir.search_post": {"data": {"_count": "1"}}}
 
 
 def _routes(app):
@@ -111,15 +114,17 @@ def test_role_matrix(app, role, client_as, create_patient, create_coverage, crea
         client = client_as(role)
 
     checked = 0
+    statuses = {}
     for rule, view in _routes(app):
         allowed = view.allowed_roles
         if rule.endpoint == "auth.logout":
             continue  # signs the client out; covered in test_auth
         method = next(m for m in ("GET", "POST", "DELETE") if m in rule.methods)
         url = _url(rule, values)
-        response = client.open(url, method=method)
+        response = client.open(url, method=method, **BODIES.get(rule.endpoint, {}))
         response.close()  # file responses (card images) hold the file open
         checked += 1
+        statuses[rule.endpoint] = response.status_code
         where = f"{method} {rule.rule} as {role}"
         if "public" in allowed:
             assert response.status_code != 403, where
@@ -147,4 +152,7 @@ def test_role_matrix(app, role, client_as, create_patient, create_coverage, crea
         else:
             assert response.status_code == 403, where
     assert checked >= 15
+    # The FHIR searches, GET and POST, answer a token with a Bundle and anyone else with 401.
+    for endpoint in ("fhir.search", "fhir.search_post"):
+        assert statuses[endpoint] == (200 if role == "api token" else 401), (endpoint, role)
     assert any("kiosk" in r.rule for r, _ in _routes(app))

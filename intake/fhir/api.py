@@ -60,6 +60,15 @@ _SEARCH_TYPES = {"name": "string", "family": "string", "given": "string", "birth
                  "encounter": "reference"}
 
 
+# R4 has one interaction code for both ways to search a type; its
+# documentation is where the POST form is stated.
+_SEARCH_TYPE = {"code": "search-type",
+                "documentation": "GET [type]?params, or POST [type]/_search with the params in an "
+                                 "application/x-www-form-urlencoded body (keeps search terms out of "
+                                 "URLs and access logs; its paging links name the saved search by "
+                                 "an opaque _getpages id)."}
+
+
 def capability_statement(base: str, search: Mapping[str, Mapping[str, Any]],
                          sort: Mapping[str, Mapping[str, Any]], system_types: list[str],
                          patient_types: list[str]) -> dict[str, Any]:
@@ -71,7 +80,7 @@ def capability_statement(base: str, search: Mapping[str, Mapping[str, Any]],
                   for name in sorted(search.get(resource_type, {}))]
         params += [{"name": "_id", "type": "token"}, {"name": "_count", "type": "number"}]
         entry: dict[str, Any] = {"type": resource_type,
-                                 "interaction": [{"code": "read"}, {"code": "search-type"}],
+                                 "interaction": [{"code": "read"}, dict(_SEARCH_TYPE)],
                                  "searchParam": params}
         if resource_type in sort:
             entry["documentation"] = "_sort by: " + ", ".join(sorted(sort[resource_type]))

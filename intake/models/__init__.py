@@ -2,7 +2,8 @@
 
 from intake.models.audit import AuditEvent
 from intake.models.coverage import CardImage, Coverage, Payer
-from intake.models.exchange import ApiToken, BillingExport, BulkExport, ExportedVisit
+from intake.models.exchange import (ApiToken, BillingExport, BulkExport, ExportedVisit,
+                                   SavedSearch)
 from intake.models.patient import Patient
 from intake.models.payment import Payment
 from intake.models.practice import Fee, Practice, Provider
@@ -10,7 +11,7 @@ from intake.models.user import StaffSession, User
 from intake.models.visit import ChargeLine, Visit, VisitDiagnosis, VisitEvent
 
 __all__ = [
-    "ApiToken", "BillingExport", "BulkExport", "ExportedVisit",
+    "ApiToken", "BillingExport", "BulkExport", "ExportedVisit", "SavedSearch",
     "AuditEvent", "CardImage", "ChargeLine", "Coverage", "Fee", "Patient", "Payer", "Payment",
     "Practice", "Provider", "StaffSession", "User", "Visit", "VisitDiagnosis", "VisitEvent",
 ]

@@ -59,6 +59,24 @@ class BulkExport(db.Model):
         return f"<BulkExport id={self.id}>"
 
 
+class SavedSearch(db.Model):
+    """The terms of a FHIR search that came in a POST body, kept for a while
+    so its paging links can name them by an opaque id instead of repeating
+    names and birth dates in a URL. Only the token that searched can use it."""
+
+    __tablename__ = "fhir_saved_searches"
+
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)  # secrets.token_urlsafe(32)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"))
+    resource_type: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    def __repr__(self) -> str:
+        return f"<SavedSearch token_id={self.token_id}>"  # the id is a capability: not in logs
+
+
 class BillingExport(IdReprMixin, db.Model):
     """A billing clerk's download of visits: who, when, which, and the file's checksum."""
 

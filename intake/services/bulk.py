@@ -17,7 +17,7 @@ from intake import db as db_setup
 from intake.extensions import db
 from intake.models import ApiToken, BulkExport
 from intake.services import audit
-from intake.services.fhir_api import SearchError, _base
+from intake.services.fhir_api import SearchError, base_query, organization_rows
 
 BATCH = 1000
 PATIENT_TYPES = ["Patient", "Coverage", "RelatedPerson", "Encounter", "Condition", "Claim",
@@ -105,12 +105,10 @@ def is_expired(job: BulkExport) -> bool:
 def _rows(resource_type: str, since: datetime | None) -> Iterator[Any]:
     """Stream a type's rows in id order, one batch at a time (keyset paging:
     no OFFSET scans, and no ORM identity map growing with the export)."""
-    from intake.services.fhir_api import _organizations
-
     if resource_type == "Organization":
-        yield from _organizations({}, 10**9, 0).rows
+        yield from organization_rows()
         return
-    stmt, id_column = _base(resource_type)
+    stmt, id_column = base_query(resource_type)
     if since is not None:
         stmt = _since(resource_type, stmt, since)
     last = 0
@@ -127,7 +125,7 @@ def _rows(resource_type: str, since: datetime | None) -> Iterator[Any]:
 def _count(resource_type: str, since: datetime | None) -> int:
     if resource_type == "Organization":
         return 1
-    stmt, _ = _base(resource_type)
+    stmt, _ = base_query(resource_type)
     if since is not None:
         stmt = _since(resource_type, stmt, since)
     return db.session.scalar(db.select(db.func.count()).select_from(stmt.subquery())) or 0

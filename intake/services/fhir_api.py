@@ -1,29 +1,44 @@
-"""The FHIR REST API's reads and searches: which rows answer a request.
-Mapping rows to FHIR JSON is intake.fhir's job; this module queries."""
+"""The FHIR REST API's reads and searches: which rows answer a request, and
+the saved terms of POST searches that their paging links name. Mapping rows
+to FHIR JSON is intake.fhir's job; this module queries."""
 
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import Select, false, or_
 from sqlalchemy.orm import selectinload
 
 from intake.extensions import db
-from intake.models import (Coverage, Patient, Payer, Practice, Provider, SignedConsent, Visit,
-                           VisitDiagnosis)
+from intake.models import (ApiToken, Coverage, Patient, Payer, Practice, Provider, SavedSearch,
+                           SignedConsent, Visit, VisitDiagnosis)
+from intake.models.base import utcnow
 from intake.normalize import name_key
 from intake.services import audit
 
 MAX_COUNT = 100
 DEFAULT_COUNT = 20
+# The parameter a POST search's paging links carry: the opaque id of its saved terms.
+CONTINUATION = "_getpages"
+PAGING = ("_count", "_offset")
 
 
 class SearchError(ValueError):
     """A request we will not guess at: answered 400 with an OperationOutcome."""
+
+
+class SavedSearchUnknown(SearchError):
+    """A paging link this token did not get (or for another type): 404."""
+
+
+class SavedSearchExpired(SearchError):
+    """A paging link whose saved terms have expired: 410."""
 
 
 def _day_range(value: str) -> tuple[str, datetime, datetime]:
@@ -143,8 +158,9 @@ SORT: dict[str, dict[str, Any]] = {
 }
 
 
-def _base(resource_type: str) -> tuple[Select, Any]:
-    """The query behind a type, and its id column."""
+def base_query(resource_type: str) -> tuple[Select, Any]:
+    """The query behind a type, and its id column (the search's, the read's
+    and the bulk export's starting point)."""
     if resource_type == "Patient":
         return db.select(Patient), Patient.id
     if resource_type == "Coverage":
@@ -175,6 +191,7 @@ class Page:
     total: int
     offset: int
     count: int
+    saved_id: str | None = None  # a POST search's: its links name this, not the terms
 
 
 def search(resource_type: str, params: Mapping[str, list[str]]) -> Page:
@@ -187,8 +204,8 @@ def search(resource_type: str, params: Mapping[str, list[str]]) -> Page:
     count = _int_param(params, "_count", DEFAULT_COUNT, 0, MAX_COUNT)
     offset = _int_param(params, "_offset", 0, 0, 10**9)
     if resource_type == "Organization":
-        return _organizations(params, count, offset)
-    stmt, id_column = _base(resource_type)
+        return _organization_page(params, count, offset)
+    stmt, id_column = base_query(resource_type)
     for name, values in params.items():
         if name in ("_count", "_offset", "_sort", "_format"):
             continue
@@ -206,6 +223,49 @@ def search(resource_type: str, params: Mapping[str, list[str]]) -> Page:
     audit.record("fhir.search", object_type=resource_type.lower(),
                  detail=f"params={','.join(sorted(params))} results={len(rows)}")
     return Page(rows=rows, total=total or 0, offset=offset, count=count)
+
+
+def post_search(resource_type: str, params: Mapping[str, list[str]], token: ApiToken) -> Page:
+    """A search whose terms came in a POST body (to keep them out of URLs and
+    access logs). The terms are saved under an opaque id that the result's
+    paging links carry instead, for INTAKE_FHIR_SEARCH_TTL_MINUTES."""
+    if CONTINUATION in params:
+        raise SearchError(f"{CONTINUATION} belongs in a paging link (GET); a POST search "
+                          f"takes the search parameters themselves.")
+    page = search(resource_type, params)
+    terms = {k: list(v) for k, v in params.items() if k not in ("_offset", "_format")}
+    minutes = current_app.config["INTAKE_FHIR_SEARCH_TTL_MINUTES"]
+    saved = SavedSearch(id=secrets.token_urlsafe(32), token_id=token.id,
+                        resource_type=resource_type, params=terms,
+                        expires_at=utcnow() + timedelta(minutes=minutes))
+    db.session.add(saved)
+    db.session.flush()
+    page.saved_id = saved.id
+    return page
+
+
+def continue_search(resource_type: str, params: Mapping[str, list[str]], token: ApiToken) -> Page:
+    """A page of a POST search through one of its links: the saved terms
+    with the link's _offset and _count. Only the token that searched may."""
+    extra = sorted(set(params) - {CONTINUATION, "_format", *PAGING})
+    if extra:
+        raise SearchError(f"A paging link takes only _offset and _count besides {CONTINUATION} "
+                          f"(not {', '.join(extra)}); POST a new search to change its terms.")
+    ids = params[CONTINUATION]
+    saved = db.session.get(SavedSearch, ids[0]) if len(ids) == 1 and ids[0] else None
+    if saved is None or saved.token_id != token.id or saved.resource_type != resource_type:
+        raise SavedSearchUnknown("This search is not known here; POST it again.")
+    if saved.expires_at <= utcnow():
+        raise SavedSearchExpired("This search has expired; POST it again.")
+    page = search(resource_type, {**saved.params, **{k: v for k, v in params.items() if k in PAGING}})
+    page.saved_id = saved.id
+    return page
+
+
+def purge_expired_searches() -> int:
+    """Delete saved POST searches past their time (they hold search terms)."""
+    result = db.session.execute(db.delete(SavedSearch).where(SavedSearch.expires_at <= utcnow()))
+    return result.rowcount or 0
 
 
 def _int_param(params: Mapping[str, list[str]], name: str, default: int, low: int, high: int) -> int:
@@ -230,15 +290,18 @@ def _order(resource_type: str, sort: list[str], id_column: Any) -> list[Any]:
     return order + [id_column.asc()]
 
 
-def _organizations(params: Mapping[str, list[str]], count: int, offset: int) -> Page:
+def organization_rows() -> list[Practice | Payer]:
+    """The rows Organization resources come from: the practice, then the payers."""
+    practice = db.session.get(Practice, 1)
+    payers = db.session.execute(db.select(Payer).order_by(Payer.id)).scalars()
+    return ([practice] if practice is not None else []) + list(payers)
+
+
+def _organization_page(params: Mapping[str, list[str]], count: int, offset: int) -> Page:
     for name in params:
         if name not in ("_count", "_offset", "_id"):
             raise SearchError(f"Search parameter '{name}' is not supported for Organization.")
-    rows: list[Any] = []
-    practice = db.session.get(Practice, 1)
-    if practice is not None:
-        rows.append(practice)
-    rows += list(db.session.execute(db.select(Payer).order_by(Payer.id)).scalars())
+    rows = organization_rows()
     wanted = params.get("_id")
     if wanted:
         rows = [r for r in rows if organization_id(r) in wanted]
@@ -259,7 +322,7 @@ def read(resource_type: str, resource_id: str) -> Any | None:
         return None
     if not is_id(resource_id):
         return None
-    stmt, id_column = _base(resource_type)
+    stmt, id_column = base_query(resource_type)
     row = db.session.execute(stmt.where(id_column == int(resource_id))).scalar_one_or_none()
     if row is not None:
         audit.record("fhir.read", patient_id=patient_of(row), object_type=resource_type.lower(),

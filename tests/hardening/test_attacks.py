@@ -876,7 +876,9 @@ def test_i_fhir_gets_nothing_from_a_cookie(make_app):
     assert staff.get("/admin/").status_code == 200  # the cookie is a good one
     for method, path in (("GET", "/fhir/Patient"), ("GET", "/fhir/Patient/1"),
                          ("GET", "/fhir/$export"), ("POST", "/fhir/Patient"),
+                         ("POST", "/fhir/Patient/_search"),
                          ("DELETE", "/fhir/bulk/x"), ("GET", "/fhir/bulk/x/Patient.ndjson")):
-        response = staff.open(path, method=method, headers={"Prefer": "respond-async"})
+        response = staff.open(path, method=method, headers={"Prefer": "respond-async"},
+                              data={"_count": "1"} if method == "POST" else None)
         assert response.status_code in (401, 405), (method, path, response.status_code)
         assert b"resourceType\":\"Bundle" not in response.data

@@ -17,9 +17,11 @@ from intake.fhir.api import capability_statement, operation_outcome, resource_fo
 from intake.blueprints.fhir_api import bp
 from intake.security import public
 from intake.services import bulk, fhir_api, tokens
-from intake.services.fhir_api import SearchError
+from intake.services.fhir_api import (CONTINUATION, Page, SavedSearchExpired, SavedSearchUnknown,
+                                     SearchError)
 
 FHIR_JSON = "application/fhir+json"
+FORM = "application/x-www-form-urlencoded"
 NDJSON = "application/fhir+ndjson"
 API = "api"
 
@@ -62,28 +64,81 @@ def metadata() -> Response:
         base, fhir_api.SEARCH, fhir_api.SORT, bulk.SYSTEM_TYPES, bulk.PATIENT_TYPES))
 
 
+def _search_params(*sources: Any) -> dict[str, list[str]]:
+    """FHIR search parameters from the query string and a form body, combined
+    (a POST search may put them in both)."""
+    params: dict[str, list[str]] = {}
+    for source in sources:
+        for name in source:
+            params.setdefault(name, []).extend(source.getlist(name))
+    return params
+
+
 @bp.route("/<resource_type>")
 @token_required
 def search(resource_type: str) -> Response:
-    params = {k: request.args.getlist(k) for k in request.args}
+    params = _search_params(request.args)
     try:
-        page = fhir_api.search(resource_type, params)
+        if CONTINUATION in params:  # a POST search's paging link
+            page = fhir_api.continue_search(resource_type, params, g.api_token)
+        else:
+            page = fhir_api.search(resource_type, params)
     except SearchError as exc:
-        return outcome(400, "not-supported", str(exc))
-    base = request.base_url
-    entries = []
+        return _refused(exc)
+    return _searchset(resource_type, page, params)
+
+
+@bp.route("/<resource_type>/_search", methods=["POST"])
+@token_required
+def search_post(resource_type: str) -> Response:
+    """FHIR's POST search: the terms in a form body, out of URLs and access logs."""
+    # The parameters come in a form body, or all in the URL with no body at all.
+    if request.mimetype != FORM and (request.mimetype or request.get_data(cache=True)):
+        return outcome(415, "not-supported", f"POST _search takes a {FORM} body.")
+    params = _search_params(request.args, request.form)
+    try:
+        page = fhir_api.post_search(resource_type, params, g.api_token)
+    except SearchError as exc:
+        return _refused(exc)
+    return _searchset(resource_type, page, params)
+
+
+def _refused(exc: SearchError) -> Response:
+    if isinstance(exc, SavedSearchUnknown):
+        return outcome(404, "not-found", str(exc))
+    if isinstance(exc, SavedSearchExpired):
+        return outcome(410, "expired", str(exc))
+    return outcome(400, "not-supported", str(exc))
+
+
+def _searchset(resource_type: str, page: Page, params: dict[str, list[str]]) -> Response:
+    """The searchset Bundle. A GET search's links repeat its own query; a
+    POST search's name its saved terms by id, so no search term is put back
+    into a URL."""
+    base = url_for("fhir.search", resource_type=resource_type, _external=True)
     settings = _settings()
+    entries = []
     for row in page.rows:
         resource = resource_for(resource_type, row, settings)
         if resource is not None:
             entries.append({"fullUrl": f"{base}/{resource['id']}", "resource": resource,
                             "search": {"mode": "match"}})
-    links = [{"relation": "self", "url": request.url}]
-    if page.offset + page.count < page.total and page.count:
-        next_params = {k: v for k, v in params.items() if k != "_offset"}
-        next_params["_offset"] = [str(page.offset + page.count)]
-        links.append({"relation": "next",
-                      "url": f"{base}?{urlencode(next_params, doseq=True)}"})
+    more = page.count and page.offset + page.count < page.total
+    if page.saved_id is not None:
+        def link(offset: int) -> str:
+            return f"{base}?" + urlencode({CONTINUATION: page.saved_id, "_offset": offset,
+                                           "_count": page.count})
+
+        links = [{"relation": "self", "url": link(page.offset)}]
+        if more:
+            links.append({"relation": "next", "url": link(page.offset + page.count)})
+    else:
+        links = [{"relation": "self", "url": request.url}]
+        if more:
+            next_params = {k: v for k, v in params.items() if k != "_offset"}
+            next_params["_offset"] = [str(page.offset + page.count)]
+            links.append({"relation": "next",
+                          "url": f"{base}?{urlencode(next_params, doseq=True)}"})
     bundle = {"resourceType": "Bundle", "type": "searchset", "total": page.total,
               "link": links, "entry": entries}
     return fhir_response(bundle)
