@@ -378,8 +378,7 @@ def review() -> Any:
 @bp.route("/submit", methods=["POST"])
 @kiosk_device_required
 def submit() -> Any:
-    if not KioskButtonForm().validate_on_submit():
-        abort(400)
+    # CSRFProtect has checked the token before the view, as on every POST.
     sent = kiosk.submit_reviewed(session.get("draft"), g.kiosk_device)
     if sent == kiosk.NOT_REVIEWED:  # changed since the review page (another tab)
         draft = _current_draft()
