@@ -7,6 +7,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import current_app, g
@@ -18,6 +19,9 @@ from intake.fhir.cli import fhir_cli
 from intake.extensions import db
 from intake.models.user import Role
 from intake.services import FieldErrors
+
+if TYPE_CHECKING:
+    from intake.services.audit import ChainReport
 
 
 def _create_app() -> object:
@@ -213,27 +217,84 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option("--anchors", "anchor_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Anchor file to check against (default INTAKE_AUDIT_ANCHOR_FILE "
+                                 "or instance/audit-anchors.jsonl, when it exists).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @with_appcontext
-def audit_verify(as_json: bool) -> None:
-    """Walk the audit chain; exit status 1 naming the first row that was
-    edited, or that follows a deleted row."""
+def audit_verify(anchor_file: Path | None, as_json: bool) -> None:
+    """Walk the audit chain and check it against the anchors written outside
+    the database; exit status 1 naming the first row that was edited, that
+    follows a deleted row, or the newest rows that were deleted."""
     import json
 
     from intake.services import audit
 
-    report = audit.verify()
+    if anchor_file is None and audit.anchor_path().exists():
+        anchor_file = audit.anchor_path()
+    elif anchor_file is not None and not anchor_file.exists():
+        click.echo(f"error: {anchor_file} does not exist.", err=True)
+        sys.exit(1)
+    report = audit.verify(anchor_file=anchor_file)
     db.session.rollback()
     if as_json:
         click.echo(json.dumps(report.as_dict()))
     elif report.ok:
         head = f"head seq {report.head_seq} {report.head_hash}" if report.rows else "empty"
         click.echo(f"Audit chain intact: {report.rows} rows, {head}.")
-    else:
+        click.echo(_anchor_summary(report))
+    elif report.broken_id is not None:
         click.echo(f"Audit chain BROKEN at row id {report.broken_id} (seq {report.broken_seq}): "
                    f"{report.reason}.", err=True)
+    else:
+        click.echo(f"Audit chain BROKEN: {report.reason}.", err=True)
     if not report.ok:
         sys.exit(1)
+
+
+def _anchor_summary(report: ChainReport) -> str:
+    if report.anchor_file is None:
+        return ("No anchor file: deleting the newest rows would go unnoticed "
+                "(run `intake worker`, or `intake audit anchor`).")
+    if report.anchored_seq is None:
+        return f"No anchors in force in {report.anchor_file}."
+    restores = f"; {report.restores} restore(s) recorded" if report.restores else ""
+    return (f"Anchors: {report.anchors} in {report.anchor_file}, the newest at seq "
+            f"{report.anchored_seq} ({report.anchored_at}){restores}.")
+
+
+@audit_group.command("anchor")
+@click.option("--file", "anchor_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Anchor file (default INTAKE_AUDIT_ANCHOR_FILE or "
+                                 "instance/audit-anchors.jsonl).")
+@click.option("--restored", is_flag=True,
+              help="Only after restoring a backup by hand (pg_restore): the chain was wound back "
+                   "on purpose; anchors past its new head no longer apply.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@with_appcontext
+def audit_anchor(anchor_file: Path | None, restored: bool, as_json: bool) -> None:
+    """Append the chain's head (seq, hash, time) to the anchor file, kept
+    outside the database. The worker does this every INTAKE_AUDIT_ANCHOR_MINUTES."""
+    import json
+
+    from intake.services import audit
+
+    path = anchor_file or audit.anchor_path()
+    try:
+        made = audit.anchor(path, kind="restore" if restored else "head")
+    except OSError as exc:
+        click.echo(f"error: cannot write {path} ({type(exc).__name__}).", err=True)
+        sys.exit(1)
+    finally:
+        db.session.rollback()
+    if as_json:
+        click.echo(json.dumps({"file": str(path), **({"seq": made.seq, "row_hash": made.row_hash,
+                                                       "anchored_at": made.anchored_at,
+                                                       "kind": made.kind} if made else {})}))
+    elif made is None:
+        click.echo("The audit log is empty: nothing to anchor.")
+    else:
+        click.echo(f"Anchored seq {made.seq} {made.row_hash} at {made.anchored_at} in {path}.")
 
 
 @cli.command("backup")

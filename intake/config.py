@@ -35,6 +35,11 @@ class Defaults:
     INTAKE_LOGIN_LIMIT = "10 per minute;50 per hour"
     INTAKE_TIMEZONE = "America/New_York"  # the practice's clock for "today"
     INTAKE_BOARD_REFRESH_SECONDS = 30
+    # Where `intake audit anchor` and the worker write the audit chain's head
+    # (default instance/audit-anchors.jsonl). In production: a file the
+    # database's users cannot rewrite (another host, append-only storage).
+    INTAKE_AUDIT_ANCHOR_FILE: str | None = None
+    INTAKE_AUDIT_ANCHOR_MINUTES = 10  # the worker anchors this often; 0: never
 
 
 def _coerce(value: str) -> Any:
