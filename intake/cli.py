@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -297,6 +299,19 @@ def audit_anchor(anchor_file: Path | None, restored: bool, as_json: bool) -> Non
         click.echo(f"Anchored seq {made.seq} {made.row_hash} at {made.anchored_at} in {path}.")
 
 
+@contextmanager
+def _refused_backup() -> Iterator[None]:
+    """A BackupError ends the command: nothing written, its message, exit 1."""
+    from intake.services.backup import BackupError
+
+    try:
+        yield
+    except BackupError as exc:
+        db.session.rollback()
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
 @cli.command("backup")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Backup file (default instance/backups/intake-<UTC time>.db).")
@@ -313,12 +328,8 @@ def backup_command(output: Path | None, as_json: bool) -> None:
         _print_postgres_commands(backup.postgres_commands(output), as_json)
         return
     g.audit_actor = "cli:backup"
-    try:
+    with _refused_backup():
         result = backup.backup(output)
-    except backup.BackupError as exc:
-        db.session.rollback()
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
     db.session.commit()
     if as_json:
         click.echo(json.dumps({"path": str(result.path), "bytes": result.size_bytes,
@@ -341,22 +352,15 @@ def restore_command(file: Path, yes: bool) -> None:
     if not backup.is_sqlite():
         _print_postgres_commands(backup.postgres_commands(file), False)
         return
-    try:
+    with _refused_backup():
         backup.check_file(file.resolve())
-    except backup.BackupError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
     if not yes:
         click.echo(f"{file} is a good backup. Restoring replaces everything in "
                    f"{backup.sqlite_path()}; run again with --yes to do it.", err=True)
         sys.exit(1)
     g.audit_actor = "cli:restore"
-    try:
+    with _refused_backup():
         result = backup.restore(file)
-    except backup.BackupError as exc:
-        db.session.rollback()
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
     db.session.commit()
     click.echo(f"Restored {result.restored_from} (migration {result.revision}). "
                f"The previous database is in {result.previous_saved_as}.")
