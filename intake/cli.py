@@ -314,76 +314,67 @@ def _refused_backup() -> Iterator[None]:
 
 @cli.command("backup")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Backup file (default instance/backups/intake-<UTC time>.db).")
+              help="Backup file (default instance/backups/intake-<UTC time>.tar).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @with_appcontext
 def backup_command(output: Path | None, as_json: bool) -> None:
-    """Back up the database while the app runs (SQLite online backup API).
-    On PostgreSQL, print the pg_dump / pg_restore commands to use."""
+    """Back up the database and the uploaded pictures (card photos) into one
+    tar file with a manifest of SHA-256 sums, while the app runs. SQLite is
+    copied with its online backup API, PostgreSQL with pg_dump."""
     import json
 
     from intake.services import backup
 
-    if not backup.is_sqlite():
-        _print_postgres_commands(backup.postgres_commands(output), as_json)
-        return
     g.audit_actor = "cli:backup"
     with _refused_backup():
         result = backup.backup(output)
     db.session.commit()
     if as_json:
         click.echo(json.dumps({"path": str(result.path), "bytes": result.size_bytes,
-                               "sha256": result.sha256, "revision": result.revision}))
+                               "sha256": result.sha256, "revision": result.revision,
+                               "database": result.database, "pictures": result.pictures}))
     else:
-        click.echo(f"Backed up to {result.path} ({result.size_bytes} bytes, migration "
-                   f"{result.revision}, sha256 {result.sha256}).")
+        click.echo(f"Backed up the {result.database} database (migration {result.revision}) and "
+                   f"{result.pictures} picture(s) to {result.path} ({result.size_bytes} bytes, "
+                   f"sha256 {result.sha256}).")
 
 
 @cli.command("restore")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--yes", is_flag=True, help="Confirm: replace the live database with FILE.")
+@click.option("--yes", is_flag=True, help="Confirm: replace the database and pictures with FILE's.")
 @with_appcontext
 def restore_command(file: Path, yes: bool) -> None:
-    """Replace the database with a backup made by `intake backup`, after
-    checking it; the current database is kept as a .bak. Stop the app and
-    the worker first. On PostgreSQL, print the pg_restore command."""
+    """Put back the database and pictures from a backup made by `intake
+    backup`, after checking all of it; the current state is backed up first.
+    Stop the app and the worker first. Old single-file SQLite backups restore
+    the database only."""
     from intake.services import audit, backup
 
-    if not backup.is_sqlite():
-        _print_postgres_commands(backup.postgres_commands(file), False)
-        return
     with _refused_backup():
-        backup.check_file(file.resolve())
+        info = backup.check_backup(file)
+    pictures = "no pictures (an old single-file backup: the pictures stay as they are)" \
+        if info.pictures is None else f"{info.pictures} picture(s)"
     if not yes:
-        click.echo(f"{file} is a good backup. Restoring replaces everything in "
-                   f"{backup.sqlite_path()}; run again with --yes to do it.", err=True)
+        click.echo(f"{file} is a good backup: the {info.database} database at migration "
+                   f"{info.revision} and {pictures}. Restoring replaces the database and the "
+                   f"pictures; run again with --yes to do it.", err=True)
         sys.exit(1)
     g.audit_actor = "cli:restore"
     with _refused_backup():
         result = backup.restore(file)
     db.session.commit()
-    click.echo(f"Restored {result.restored_from} (migration {result.revision}). "
-               f"The previous database is in {result.previous_saved_as}.")
-    report = audit.verify()
+    click.echo(f"Restored {result.restored_from}: the database at migration {result.revision} "
+               f"and {pictures}. The state before is in {result.previous_saved_as}.")
+    try:  # the chain was wound back on purpose: say so where the anchors are
+        audit.anchor(kind="restore")
+    except OSError as exc:
+        click.echo(f"warning: could not write the restore to the anchor file "
+                   f"({type(exc).__name__}); run `intake audit anchor --restored`.", err=True)
+    anchor_file = audit.anchor_path() if audit.anchor_path().exists() else None
+    report = audit.verify(anchor_file=anchor_file)
     db.session.rollback()
     if not report.ok:
-        click.echo(f"warning: the restored audit chain is BROKEN at row id {report.broken_id} "
-                   f"(seq {report.broken_seq}): {report.reason}.", err=True)
+        click.echo(f"warning: the restored audit chain is BROKEN (seq {report.broken_seq}): "
+                   f"{report.reason}.", err=True)
         sys.exit(1)
     click.echo(f"Audit chain intact: {report.rows} rows.")
-
-
-def _print_postgres_commands(commands: object, as_json: bool) -> None:
-    import json
-
-    from intake.services.backup import shell
-
-    if as_json:
-        click.echo(json.dumps({"backup": shell(commands.backup), "restore": shell(commands.restore),
-                               "notes": commands.notes}))
-        return
-    click.echo("PostgreSQL: back up and restore with the PostgreSQL tools.")
-    click.echo(f"  backup:  {shell(commands.backup)}")
-    click.echo(f"  restore: {shell(commands.restore)}")
-    for note in commands.notes:
-        click.echo(f"  {note}")

@@ -229,7 +229,8 @@ def anchor(path: Path | None = None, *, kind: str = "head") -> Anchor | None:
         os.fsync(fd)
     finally:
         os.close(fd)
-    log.info("audit chain anchored", extra={"seq": made.seq, "row_hash": made.row_hash, "kind": kind})
+    log.info("audit chain anchored",
+             extra={"seq": made.seq, "row_hash": made.row_hash, "kind": kind})
     return made
 
 
