@@ -271,7 +271,7 @@ def _anchor_summary(report: ChainReport) -> str:
                                  "instance/audit-anchors.jsonl).")
 @click.option("--restored", is_flag=True,
               help="Only after restoring a backup by hand (pg_restore): the chain was wound back "
-                   "on purpose; anchors past its new head no longer apply.")
+                   "on purpose; the anchors written before no longer apply.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @with_appcontext
 def audit_anchor(anchor_file: Path | None, restored: bool, as_json: bool) -> None:

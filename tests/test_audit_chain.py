@@ -403,7 +403,7 @@ def test_a_forged_anchor_is_reported(app, runner):
 
 def test_a_restore_anchor_retires_the_anchors_past_it(app, runner, without_triggers):
     """A restore winds the chain back on purpose: recorded in the anchor file
-    (visible in verify), the anchors of the replaced chain past it no longer apply."""
+    (visible in verify), the anchors of the replaced chain no longer apply."""
     _record_rows(app)
     _anchor(runner)
     _sql(app, "DELETE FROM audit_events WHERE seq > 4")  # as restoring an older backup would
@@ -417,6 +417,15 @@ def test_a_restore_anchor_retires_the_anchors_past_it(app, runner, without_trigg
     code, out = _verify(runner)
     assert code == 0 and out["restores"] == 1 and out["anchored_seq"] == 11, out
     assert "1 restore(s) recorded" in runner.invoke(cli, ["audit", "verify"]).output
+    # Restoring a backup whose history differs below the new head (a second
+    # restore, to a branch the anchors above never saw) retires those too.
+    with app.app_context():
+        before_restore = audit.chain_head()
+    _anchor_file(app).write_text(
+        json.dumps({"seq": 3, "row_hash": "e" * 64, "anchored_at": "x", "kind": "head"}) + "\n"
+        + json.dumps({"seq": before_restore[0], "row_hash": before_restore[1],
+                      "anchored_at": "y", "kind": "restore"}) + "\n")
+    assert _verify(runner)[0] == 0
 
 
 def test_the_worker_anchors_periodically(app):

@@ -22,7 +22,7 @@ Anchors: whoever deletes the newest rows leaves a chain that still verifies.
 the database (INTAKE_AUDIT_ANCHOR_FILE; the worker does it every few
 minutes), and `verify()` checks every anchor against the chain: a row that
 was anchored must still be there with the same hash. A restore that winds
-the chain back writes a "restore" anchor, which retires the anchors past it.
+the chain back writes a "restore" anchor, which retires the anchors before it.
 """
 
 from __future__ import annotations
@@ -261,13 +261,13 @@ def read_anchors(path: Path) -> list[Anchor]:
 
 def _in_force(anchors: list[Anchor]) -> tuple[dict[int, Anchor], str | None]:
     """The anchors that still bind the chain, by seq: a restore anchor retires
-    every earlier anchor at or past its seq (they described the chain the
-    restore replaced). Also the first contradiction inside the file."""
+    every anchor before it (they described the chain the restore replaced;
+    its own hash pins every row up to it). Also the first contradiction
+    inside the file."""
     expected: dict[int, Anchor] = {}
     for a in anchors:
         if a.kind == "restore":
-            for seq in [s for s in expected if s >= a.seq]:
-                del expected[seq]
+            expected.clear()
         prior = expected.get(a.seq)
         if prior is not None and prior.row_hash != a.row_hash:
             return expected, (f"the anchor file gives seq {a.seq} two different hashes "
