@@ -6,7 +6,10 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import current_app, g
@@ -18,6 +21,9 @@ from intake.fhir.cli import fhir_cli
 from intake.extensions import db
 from intake.models.user import Role
 from intake.services import FieldErrors
+
+if TYPE_CHECKING:
+    from intake.services.audit import ChainReport
 
 
 def _create_app() -> object:
@@ -213,112 +219,162 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option("--anchors", "anchor_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Anchor file to check against (default INTAKE_AUDIT_ANCHOR_FILE "
+                                 "or instance/audit-anchors.jsonl, when it exists).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @with_appcontext
-def audit_verify(as_json: bool) -> None:
-    """Walk the audit chain; exit status 1 naming the first row that was
-    edited, or that follows a deleted row."""
+def audit_verify(anchor_file: Path | None, as_json: bool) -> None:
+    """Walk the audit chain and check it against the anchors written outside
+    the database; exit status 1 naming the first row that was edited, that
+    follows a deleted row, or the newest rows that were deleted."""
     import json
 
     from intake.services import audit
 
-    report = audit.verify()
+    if anchor_file is None and audit.anchor_path().exists():
+        anchor_file = audit.anchor_path()
+    elif anchor_file is not None and not anchor_file.exists():
+        click.echo(f"error: {anchor_file} does not exist.", err=True)
+        sys.exit(1)
+    report = audit.verify(anchor_file=anchor_file)
     db.session.rollback()
     if as_json:
         click.echo(json.dumps(report.as_dict()))
     elif report.ok:
         head = f"head seq {report.head_seq} {report.head_hash}" if report.rows else "empty"
         click.echo(f"Audit chain intact: {report.rows} rows, {head}.")
-    else:
+        click.echo(_anchor_summary(report))
+    elif report.broken_id is not None:
         click.echo(f"Audit chain BROKEN at row id {report.broken_id} (seq {report.broken_seq}): "
                    f"{report.reason}.", err=True)
+    else:
+        click.echo(f"Audit chain BROKEN: {report.reason}.", err=True)
     if not report.ok:
+        sys.exit(1)
+
+
+def _anchor_summary(report: ChainReport) -> str:
+    if report.anchor_file is None:
+        return ("No anchor file: deleting the newest rows would go unnoticed "
+                "(run `intake worker`, or `intake audit anchor`).")
+    if report.anchored_seq is None:
+        return f"No anchors in force in {report.anchor_file}."
+    restores = f"; {report.restores} restore(s) recorded" if report.restores else ""
+    return (f"Anchors: {report.anchors} in {report.anchor_file}, the newest at seq "
+            f"{report.anchored_seq} ({report.anchored_at}){restores}.")
+
+
+@audit_group.command("anchor")
+@click.option("--file", "anchor_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Anchor file (default INTAKE_AUDIT_ANCHOR_FILE or "
+                                 "instance/audit-anchors.jsonl).")
+@click.option("--restored", is_flag=True,
+              help="Only after restoring a backup by hand (pg_restore): the chain was wound back "
+                   "on purpose; the anchors written before no longer apply.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@with_appcontext
+def audit_anchor(anchor_file: Path | None, restored: bool, as_json: bool) -> None:
+    """Append the chain's head (seq, hash, time) to the anchor file, kept
+    outside the database. The worker does this every INTAKE_AUDIT_ANCHOR_MINUTES."""
+    import json
+
+    from intake.services import audit
+
+    path = anchor_file or audit.anchor_path()
+    try:
+        made = audit.anchor(path, kind="restore" if restored else "head")
+    except OSError as exc:
+        click.echo(f"error: cannot write {path} ({type(exc).__name__}).", err=True)
+        sys.exit(1)
+    finally:
+        db.session.rollback()
+    if as_json:
+        click.echo(json.dumps({"file": str(path), **({"seq": made.seq, "row_hash": made.row_hash,
+                                                       "anchored_at": made.anchored_at,
+                                                       "kind": made.kind} if made else {})}))
+    elif made is None:
+        click.echo("The audit log is empty: nothing to anchor.")
+    else:
+        click.echo(f"Anchored seq {made.seq} {made.row_hash} at {made.anchored_at} in {path}.")
+
+
+@contextmanager
+def _refused_backup() -> Iterator[None]:
+    """A BackupError ends the command: nothing written, its message, exit 1."""
+    from intake.services.backup import BackupError
+
+    try:
+        yield
+    except BackupError as exc:
+        db.session.rollback()
+        click.echo(f"error: {exc}", err=True)
         sys.exit(1)
 
 
 @cli.command("backup")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Backup file (default instance/backups/intake-<UTC time>.db).")
+              help="Backup file (default instance/backups/intake-<UTC time>.tar).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @with_appcontext
 def backup_command(output: Path | None, as_json: bool) -> None:
-    """Back up the database while the app runs (SQLite online backup API).
-    On PostgreSQL, print the pg_dump / pg_restore commands to use."""
+    """Back up the database and the uploaded pictures (card photos) into one
+    tar file with a manifest of SHA-256 sums, while the app runs. SQLite is
+    copied with its online backup API, PostgreSQL with pg_dump."""
     import json
 
     from intake.services import backup
 
-    if not backup.is_sqlite():
-        _print_postgres_commands(backup.postgres_commands(output), as_json)
-        return
     g.audit_actor = "cli:backup"
-    try:
+    with _refused_backup():
         result = backup.backup(output)
-    except backup.BackupError as exc:
-        db.session.rollback()
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
     db.session.commit()
     if as_json:
         click.echo(json.dumps({"path": str(result.path), "bytes": result.size_bytes,
-                               "sha256": result.sha256, "revision": result.revision}))
+                               "sha256": result.sha256, "revision": result.revision,
+                               "database": result.database, "pictures": result.pictures}))
     else:
-        click.echo(f"Backed up to {result.path} ({result.size_bytes} bytes, migration "
-                   f"{result.revision}, sha256 {result.sha256}).")
+        click.echo(f"Backed up the {result.database} database (migration {result.revision}) and "
+                   f"{result.pictures} picture(s) to {result.path} ({result.size_bytes} bytes, "
+                   f"sha256 {result.sha256}).")
 
 
 @cli.command("restore")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--yes", is_flag=True, help="Confirm: replace the live database with FILE.")
+@click.option("--yes", is_flag=True, help="Confirm: replace the database and pictures with FILE's.")
 @with_appcontext
 def restore_command(file: Path, yes: bool) -> None:
-    """Replace the database with a backup made by `intake backup`, after
-    checking it; the current database is kept as a .bak. Stop the app and
-    the worker first. On PostgreSQL, print the pg_restore command."""
+    """Put back the database and pictures from a backup made by `intake
+    backup`, after checking all of it; the current state is backed up first.
+    Stop the app and the worker first. Old single-file SQLite backups restore
+    the database only."""
     from intake.services import audit, backup
 
-    if not backup.is_sqlite():
-        _print_postgres_commands(backup.postgres_commands(file), False)
-        return
-    try:
-        backup.check_file(file.resolve())
-    except backup.BackupError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    with _refused_backup():
+        info = backup.check_backup(file)
+    pictures = "no pictures (an old single-file backup: the pictures stay as they are)" \
+        if info.pictures is None else f"{info.pictures} picture(s)"
     if not yes:
-        click.echo(f"{file} is a good backup. Restoring replaces everything in "
-                   f"{backup.sqlite_path()}; run again with --yes to do it.", err=True)
+        click.echo(f"{file} is a good backup: the {info.database} database at migration "
+                   f"{info.revision} and {pictures}. Restoring replaces the database and the "
+                   f"pictures; run again with --yes to do it.", err=True)
         sys.exit(1)
     g.audit_actor = "cli:restore"
-    try:
+    with _refused_backup():
         result = backup.restore(file)
-    except backup.BackupError as exc:
-        db.session.rollback()
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
     db.session.commit()
-    click.echo(f"Restored {result.restored_from} (migration {result.revision}). "
-               f"The previous database is in {result.previous_saved_as}.")
-    report = audit.verify()
+    click.echo(f"Restored {result.restored_from}: the database at migration {result.revision} "
+               f"and {pictures}. The state before is in {result.previous_saved_as}.")
+    try:  # the chain was wound back on purpose: say so where the anchors are
+        audit.anchor(kind="restore")
+    except OSError as exc:
+        click.echo(f"warning: could not write the restore to the anchor file "
+                   f"({type(exc).__name__}); run `intake audit anchor --restored`.", err=True)
+    anchor_file = audit.anchor_path() if audit.anchor_path().exists() else None
+    report = audit.verify(anchor_file=anchor_file)
     db.session.rollback()
     if not report.ok:
-        click.echo(f"warning: the restored audit chain is BROKEN at row id {report.broken_id} "
-                   f"(seq {report.broken_seq}): {report.reason}.", err=True)
+        click.echo(f"warning: the restored audit chain is BROKEN (seq {report.broken_seq}): "
+                   f"{report.reason}.", err=True)
         sys.exit(1)
     click.echo(f"Audit chain intact: {report.rows} rows.")
-
-
-def _print_postgres_commands(commands: object, as_json: bool) -> None:
-    import json
-
-    from intake.services.backup import shell
-
-    if as_json:
-        click.echo(json.dumps({"backup": shell(commands.backup), "restore": shell(commands.restore),
-                               "notes": commands.notes}))
-        return
-    click.echo("PostgreSQL: back up and restore with the PostgreSQL tools.")
-    click.echo(f"  backup:  {shell(commands.backup)}")
-    click.echo(f"  restore: {shell(commands.restore)}")
-    for note in commands.notes:
-        click.echo(f"  {note}")

@@ -40,6 +40,11 @@ class Defaults:
     INTAKE_BOARD_REFRESH_SECONDS = 30
     # How long a FHIR POST search's paging links work (its terms are kept that long).
     INTAKE_FHIR_SEARCH_TTL_MINUTES = 60
+    # Where `intake audit anchor` and the worker write the audit chain's head
+    # (default instance/audit-anchors.jsonl). In production: a file the
+    # database's users cannot rewrite (another host, append-only storage).
+    INTAKE_AUDIT_ANCHOR_FILE: str | None = None
+    INTAKE_AUDIT_ANCHOR_MINUTES = 10  # the worker anchors this often; 0: never
 
 
 def _coerce(value: str) -> Any:

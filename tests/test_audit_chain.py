@@ -292,3 +292,154 @@ def test_bulk_export_downloads_are_audited(app, client, create_patient):
                                       .filter_by(action="fhir.export_download")).scalar_one()
         assert download.actor.startswith("token:") and "type=Patient" in download.detail
         assert audit.verify().ok
+
+
+# ---- anchors: the head kept outside the database -------------------------------
+
+def _anchor_file(app: Flask) -> Path:
+    return Path(app.instance_path) / "audit-anchors.jsonl"
+
+
+def _anchor(runner, *args: str) -> dict:
+    result = runner.invoke(cli, ["audit", "anchor", "--json", *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_anchor_appends_the_head_and_logs_it(app, runner, caplog):
+    assert runner.invoke(cli, ["audit", "anchor"]).output.startswith("The audit log is empty")
+    assert not _anchor_file(app).exists()
+    _record_rows(app)
+    with caplog.at_level("INFO", logger="intake.audit"):
+        first = _anchor(runner)
+    _record_rows(app, commits=1)
+    second = _anchor(runner)
+    with app.app_context():
+        head = audit.chain_head()
+    lines = [json.loads(line) for line in _anchor_file(app).read_text().splitlines()]
+    assert [(a["seq"], a["kind"]) for a in lines] == [(8, "head"), (10, "head")]
+    assert lines[1]["row_hash"] == head[1] == second["row_hash"]
+    assert first["anchored_at"].endswith("Z") and first["file"] == str(_anchor_file(app))
+    logged = [r for r in caplog.records if r.name == "intake.audit"]
+    assert len(logged) == 1 and logged[0].seq == 8 and logged[0].row_hash == first["row_hash"]
+    assert "tester" not in logged[0].getMessage()  # ids and hashes only
+    code, out = _verify(runner)
+    assert code == 0 and out["anchors"] == 2 and out["anchored_seq"] == 10
+    plain = runner.invoke(cli, ["audit", "verify"])
+    assert plain.exit_code == 0 and "Anchors: 2" in plain.output and "seq 10" in plain.output
+
+
+def test_anchor_file_is_configurable(make_app, tmp_path):
+    elsewhere = tmp_path / "offsite" / "anchors.jsonl"
+    app = make_app(INTAKE_AUDIT_ANCHOR_FILE=str(elsewhere))
+    runner = app.test_cli_runner()
+    _record_rows(app, commits=1)
+    assert _anchor(runner)["file"] == str(elsewhere) and elsewhere.exists()
+    assert not _anchor_file(app).exists()
+    code, out = _verify(runner)
+    assert code == 0 and out["anchor_file"] == str(elsewhere)
+
+
+def test_without_anchors_verify_says_truncation_would_go_unnoticed(app, runner):
+    _record_rows(app, commits=1)
+    result = runner.invoke(cli, ["audit", "verify"])
+    assert result.exit_code == 0 and "No anchor file" in result.output
+    missing = runner.invoke(cli, ["audit", "verify", "--anchors", str(_anchor_file(app))])
+    assert missing.exit_code == 1 and "does not exist" in missing.output
+
+
+def test_a_truncated_tail_is_caught_by_an_anchor(app, runner, without_triggers):
+    _record_rows(app)
+    anchored = _anchor(runner)
+    _sql(app, "DELETE FROM audit_events WHERE seq > 5")
+    with app.app_context():
+        assert audit.verify().ok  # what is left is a valid chain: only the anchor knows
+    code, out = _verify(runner)
+    assert code == 1 and not out["ok"] and out["head_seq"] == 5 and out["broken_seq"] == 6
+    assert (f"rows up to seq 8 were anchored at {anchored['anchored_at']} but the chain now "
+            f"ends at seq 5") in out["reason"]
+    plain = runner.invoke(cli, ["audit", "verify"])
+    assert plain.exit_code == 1 and "Audit chain BROKEN: rows up to seq 8" in plain.output
+    # Deleting every row is the same story.
+    _sql(app, "DELETE FROM audit_events")
+    code, out = _verify(runner)
+    assert code == 1 and "the chain now ends at seq 0" in out["reason"]
+
+
+def test_a_truncated_and_rewritten_tail_is_caught(app, runner, without_triggers):
+    """The attacker deletes the newest rows and writes new ones that chain
+    properly: the anchored seq now has another hash."""
+    _record_rows(app)
+    _anchor(runner)
+    _sql(app, "DELETE FROM audit_events WHERE seq > 6")
+    _record_rows(app, commits=2)  # seq 7..10, correctly chained
+    with app.app_context():
+        assert audit.verify().ok
+    code, out = _verify(runner)
+    assert code == 1 and out["broken_seq"] == 8 and out["broken_id"] == _seq_id(app, 8)
+    assert "seq 8 was anchored at" in out["reason"] and "rewritten" in out["reason"]
+
+
+def test_a_forged_anchor_is_reported(app, runner):
+    _record_rows(app)
+    _anchor(runner)
+    good = _anchor_file(app).read_text()
+    forged = json.loads(good)
+    forged["row_hash"] = "f" * 64
+    _anchor_file(app).write_text(good + json.dumps(forged) + "\n")
+    code, out = _verify(runner)
+    assert code == 1 and "two different hashes" in out["reason"] and "lines 1 and 2" in out["reason"]
+
+    _anchor_file(app).write_text(json.dumps({**forged, "seq": 5}) + "\n")
+    code, out = _verify(runner)
+    assert code == 1 and out["broken_seq"] == 5 and "line 1 of the anchor file" in out["reason"]
+
+    for junk in ("not json", json.dumps({**forged, "row_hash": "xyz"}),
+                 json.dumps({**forged, "seq": "5"}), json.dumps({**forged, "kind": "other"})):
+        _anchor_file(app).write_text(good + junk + "\n")
+        code, out = _verify(runner)
+        assert code == 1 and "line 2 is not an anchor" in out["reason"], junk
+
+
+def test_a_restore_anchor_retires_the_anchors_past_it(app, runner, without_triggers):
+    """A restore winds the chain back on purpose: recorded in the anchor file
+    (visible in verify), the anchors of the replaced chain no longer apply."""
+    _record_rows(app)
+    _anchor(runner)
+    _sql(app, "DELETE FROM audit_events WHERE seq > 4")  # as restoring an older backup would
+    assert _verify(runner)[0] == 1
+    with app.app_context():
+        audit.record("system.restore")
+        db.session.commit()
+    assert _anchor(runner, "--restored")["kind"] == "restore"
+    _record_rows(app, commits=3)  # seq 6..11: 6, 7, 8 now differ from the retired anchor's chain
+    _anchor(runner)
+    code, out = _verify(runner)
+    assert code == 0 and out["restores"] == 1 and out["anchored_seq"] == 11, out
+    assert "1 restore(s) recorded" in runner.invoke(cli, ["audit", "verify"]).output
+    # Restoring a backup whose history differs below the new head (a second
+    # restore, to a branch the anchors above never saw) retires those too.
+    with app.app_context():
+        before_restore = audit.chain_head()
+    _anchor_file(app).write_text(
+        json.dumps({"seq": 3, "row_hash": "e" * 64, "anchored_at": "x", "kind": "head"}) + "\n"
+        + json.dumps({"seq": before_restore[0], "row_hash": before_restore[1],
+                      "anchored_at": "y", "kind": "restore"}) + "\n")
+    assert _verify(runner)[0] == 0
+
+
+def test_the_worker_anchors_periodically(app):
+    from datetime import datetime
+
+    from intake import tasks
+
+    _record_rows(app, commits=1)
+    tasks.anchor_audit_chain()  # huey runs it at once in tests
+    lines = _anchor_file(app).read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["seq"] == 2
+    assert tasks.anchor_due(datetime(2026, 3, 1, 10, 20))
+    assert not tasks.anchor_due(datetime(2026, 3, 1, 10, 25))
+    app.config["INTAKE_AUDIT_ANCHOR_MINUTES"] = 90
+    assert tasks.anchor_due(datetime(2026, 3, 1, 3, 0)) and not tasks.anchor_due(datetime(2026, 3, 1, 1, 0))
+    app.config["INTAKE_AUDIT_ANCHOR_MINUTES"] = 0
+    assert not tasks.anchor_due(datetime(2026, 3, 1, 0, 0))
