@@ -6,7 +6,11 @@ transaction handling opens transactions lazily and upgrades locks mid-way,
 which under two writer processes lost updates or raised "database is locked"
 (DESIGN.md); taking the write lock at BEGIN serialises writers cleanly.
 Every request that shows a chart also writes an audit row, so there is no
-read-only transaction worth the special case.
+read-only transaction worth the special case. The exception is a view
+marked `reads_first` (the kiosk's Send): its reads run outside any
+transaction and the lock is taken at its first write, so a request that
+mostly reads does not hold every other writer up; such a view makes each
+write conditional on what it read.
 
 Writers wait in a queue, not in SQLite's busy handler. That handler sleeps
 and retries on a schedule (1, 2, 5, 10 ... 100 ms), so a waiting request
@@ -27,6 +31,7 @@ import fcntl
 import os
 import threading
 import time
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
@@ -37,6 +42,7 @@ if TYPE_CHECKING:
     from flask import Flask
 
 BUSY_TIMEOUT_MS = 5000
+_WRITE_LOCKS: "weakref.WeakKeyDictionary[Engine, Any]" = weakref.WeakKeyDictionary()
 
 
 class WriterQueue:
@@ -99,13 +105,28 @@ def configure_engine(engine: Engine) -> None:
         if queue is not None:
             record.info["writer_fd"] = queue.open()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
+    def _begin_immediate(connection: Any) -> None:
+        dbapi_connection = connection.connection.dbapi_connection
+        if dbapi_connection.in_transaction:
+            return
         record = connection.connection._connection_record
         fd = record.info.get("writer_fd") if record is not None else None
         if fd is not None and not record.info.get("writer_turn"):
             record.info["writer_turn"] = queue.acquire(fd, BUSY_TIMEOUT_MS / 1000)
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        dbapi_connection.execute("BEGIN IMMEDIATE")
+
+    _WRITE_LOCKS[engine] = _begin_immediate
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        if not _reads_first():
+            _begin_immediate(connection)
+        # else: autocommit reads until the first write (below) or lock_for_write()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_write(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip()[:6].upper() != "SELECT":
+            _begin_immediate(connection)
 
     def _end_turn(_dbapi_connection: Any, record: Any, *_args: Any) -> None:
         # Back in the pool (after COMMIT, or the pool's ROLLBACK), or closed.
@@ -124,11 +145,43 @@ def configure_engine(engine: Engine) -> None:
         event.listen(engine, "close", _close_fd)
 
 
+def lock_for_write(session: Any) -> None:
+    """Hold the write lock from here to the commit, as a transaction that
+    began with BEGIN IMMEDIATE does (only a `reads_first` request on SQLite
+    does not hold it yet). Read what the writes depend on after this."""
+    connection = session.connection()
+    begin = _WRITE_LOCKS.get(connection.engine)
+    if begin is not None:
+        begin(connection)
+
+
+def reads_first(view: Any) -> Any:
+    """Mark a view whose reads need no write lock: on SQLite its request reads
+    outside any transaction and takes the write lock at its first write, so
+    other requests write meanwhile. The view must make its writes conditional
+    on what it read (a DELETE or UPDATE that checks the row is unchanged)."""
+    view.reads_first = True
+    return view
+
+
+def _reads_first() -> bool:
+    from flask import g, has_app_context
+
+    return has_app_context() and bool(g.get("reads_first"))
+
+
 def init_app(app: "Flask") -> None:
     """One commit per request, at the edge: services only flush. A response
     of 400 or more (a form shown again with errors is 422) rolls back, so a
     failed request never leaves half its writes behind."""
     from intake.extensions import db
+
+    @app.before_request
+    def mark_reads_first() -> None:
+        from flask import g, request
+
+        view = app.view_functions.get(request.endpoint or "")
+        g.reads_first = bool(getattr(view, "reads_first", False))
 
     @app.after_request
     def commit_or_rollback(response: Any) -> Any:

@@ -173,3 +173,52 @@ def test_request_with_error_saves_nothing(make_app, create_user):
     assert "Nothing was saved" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(Patient.id))) == 0
+
+
+def test_a_reads_first_view_writes_under_the_lock_but_reads_without_it(make_app):
+    """While a `reads_first` view reads, another writer commits; its writes
+    (and the audit chain's head) then happen under the write lock."""
+    import threading
+
+    from intake.db import reads_first
+    from intake.security import public
+    from intake.services import audit
+
+    app = make_app()
+    path = _sqlite_path(app)
+    reading, other_done = threading.Event(), threading.Event()
+
+    @app.route("/slow-reader", methods=["POST"])
+    @public
+    @reads_first
+    def slow_reader():
+        db.session.execute(db.select(db.func.count()).select_from(AuditEvent)).scalar()
+        reading.set()
+        assert other_done.wait(5)  # the other writer got in while we read
+        audit.record("test.reads_first")
+        return "ok"
+
+    from intake.models import AuditEvent
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    results: list[int] = []
+    worker = threading.Thread(target=lambda: results.append(
+        app.test_client().post("/slow-reader").status_code))
+    worker.start()
+    assert reading.wait(5)
+    other = sqlite3.connect(path, timeout=1, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # would time out if the reader held the lock
+        other.execute("COMMIT")
+    finally:
+        other.close()
+    with app.app_context():
+        audit.record("test.meanwhile")
+        db.session.commit()
+    other_done.set()
+    worker.join(10)
+    assert results == [200]
+    with app.app_context():
+        actions = db.session.execute(db.select(AuditEvent.action).order_by(AuditEvent.seq)).scalars().all()
+        assert actions[-2:] == ["test.meanwhile", "test.reads_first"]
+        assert audit.verify().ok

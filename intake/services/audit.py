@@ -43,6 +43,7 @@ from flask_login import current_user
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
+from intake.db import lock_for_write
 from intake.extensions import db
 from intake.models import AuditEvent
 from intake.models.audit import GENESIS_HASH
@@ -147,6 +148,7 @@ def _chain_pending(session: Session) -> None:
     # Core statements on the transaction's connection: the rows are plain
     # inserts, and the ORM's unit of work cost more than the rest of a commit.
     connection = session.connection()
+    lock_for_write(session)  # SQLite: a reads_first request may not hold it yet
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_CHAIN_LOCK})
     head = connection.execute(_HEAD).first()

@@ -27,6 +27,7 @@ from flask_babel import force_locale, lazy_gettext as _l
 from flask_login import current_user
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm.attributes import get_history
 
 from intake.db import on_commit
 from intake.extensions import db
@@ -584,11 +585,16 @@ def _reviewed(data: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[dict
 
 _DRAFT = KioskDraft.__table__
 _SUBMISSION = KioskSubmission.__table__
-_DRAFT_BY_KEY = select(_DRAFT.c.id, _DRAFT.c.language, _DRAFT.c.data, _DRAFT.c.expires_at).where(
+_DRAFT_BY_KEY = select(_DRAFT.c.id, _DRAFT.c.language, _DRAFT.c.data, _DRAFT.c.updated_at,
+                       _DRAFT.c.expires_at).where(
     _DRAFT.c.key_hash == bindparam("key_hash"), _DRAFT.c.device_id == bindparam("device_id"))
 
 NO_DRAFT = "no draft"
 NOT_REVIEWED = "not reviewed"
+
+
+def _draft_exists(connection: Any, draft_id: int) -> bool:
+    return connection.execute(select(_DRAFT.c.id).where(_DRAFT.c.id == draft_id)).first() is not None
 
 
 def submit_reviewed(key: Any, device: DeviceSession) -> int | str:
@@ -607,7 +613,7 @@ def submit_reviewed(key: Any, device: DeviceSession) -> int | str:
     values = _reviewed(row.data)
     if values is None:
         return NOT_REVIEWED
-    return _submit(row.id, device.id, row.language, dict(row.data), *values)
+    return _submit(row.id, row.updated_at, device.id, row.language, dict(row.data), *values)
 
 
 def submit(draft: KioskDraft, patient: Mapping[str, Any],
@@ -617,12 +623,17 @@ def submit(draft: KioskDraft, patient: Mapping[str, Any],
     coverage (with a `slot` naming its card pictures); the consents come from
     what `sign_consents` recorded. Returns the submission's id, or NO_DRAFT
     when another request sent or wiped the draft first."""
-    db.session.expunge(draft)  # deleted below without the ORM: no flush of its last touch
-    return _submit(draft.id, draft.device_id, draft.language, _copy(draft), patient, insurance)
+    touched = get_history(draft, "updated_at").deleted  # load_draft's touch, not yet written
+    updated_at = touched[0] if touched else draft.updated_at
+    db.session.expunge(draft)  # deleted below without the ORM: no flush of that touch
+    result = _submit(draft.id, updated_at, draft.device_id, draft.language, _copy(draft),
+                     patient, insurance)
+    return NO_DRAFT if result == NOT_REVIEWED else result
 
 
-def _submit(draft_id: int, device_id: int, language: str, data: dict[str, Any],
-            patient: Mapping[str, Any], insurance: list[Mapping[str, Any]]) -> int | str:
+def _submit(draft_id: int, updated_at: datetime, device_id: int, language: str,
+            data: dict[str, Any], patient: Mapping[str, Any],
+            insurance: list[Mapping[str, Any]]) -> int | str:
     cards = dict(data.get("cards") or {})
     signatures = data.get("signatures") or {}
     coverages_out = []
@@ -640,10 +651,14 @@ def _submit(draft_id: int, device_id: int, language: str, data: dict[str, Any],
         signed.append({**detail, "signature_png": signatures.get(kind)
                        if detail["method"] == "drawn" else None})
     connection = db.session.connection()
-    # The draft goes first: whoever deletes it sends it, so a double tap (or
-    # two servers) cannot make two submissions of one draft.
-    if connection.execute(_DRAFT.delete().where(_DRAFT.c.id == draft_id)).rowcount != 1:
-        return NO_DRAFT
+    # The draft goes first, and only as it was read: whoever deletes it sends
+    # it, so a double tap (or two servers) cannot make two submissions of one
+    # draft, and a draft changed since it was read (another tab) is not sent
+    # as it was. The caller was told which when nothing was deleted.
+    deleted = connection.execute(_DRAFT.delete().where(
+        _DRAFT.c.id == draft_id, _DRAFT.c.updated_at == updated_at)).rowcount
+    if deleted != 1:
+        return NOT_REVIEWED if _draft_exists(connection, draft_id) else NO_DRAFT
     submission_id = connection.execute(_SUBMISSION.insert().values(
         device_id=device_id, language=language, status="pending",
         data={"patient": {k: _jsonable(patient.get(k)) for k in PATIENT_FIELDS},

@@ -20,7 +20,8 @@ from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from intake.blueprints.kiosk import bp
 from intake.blueprints.kiosk.access import (clear_device_cookie, device_from_cookie,
                                             kiosk_device_required, set_device_cookie)
-from intake.extensions import limiter, login_manager
+from intake.db import lock_for_write, reads_first
+from intake.extensions import db, limiter, login_manager
 from intake.forms import attach_errors
 from intake.forms.kiosk import (CONSENT_KINDS, FORM_STEPS, STEP_FORMS, STEPS, EnrollForm,
                                 KioskButtonForm, KioskForm, date_pattern)
@@ -377,10 +378,12 @@ def review() -> Any:
 
 @bp.route("/submit", methods=["POST"])
 @kiosk_device_required
+@reads_first
 def submit() -> Any:
     # CSRFProtect has checked the token before the view, as on every POST.
     sent = kiosk.submit_reviewed(session.get("draft"), g.kiosk_device)
     if sent == kiosk.NOT_REVIEWED:  # changed since the review page (another tab)
+        lock_for_write(db.session)  # this view reads first: from here the draft cannot change
         draft = _current_draft()
         forms = _validated(draft) if draft is not None else None
         if isinstance(forms, str):
