@@ -64,3 +64,13 @@ def test_demo_creates_synthetic_patients(app, runner):
         from intake.models import KioskSubmission, Visit
         assert db.session.scalar(db.select(db.func.count(KioskSubmission.id))) == 3
         assert db.session.scalar(db.select(db.func.count(Visit.id))) >= 1
+        # Past visits went through the board's moves, each with its time.
+        from intake.models import VisitEvent
+
+        for visit in db.session.execute(db.select(Visit).filter_by(state="checked_out")).scalars():
+            events = sorted(visit.events, key=lambda e: e.id)  # "scheduled" is stamped when entered
+            assert [e.to_state for e in events] == ["scheduled", "arrived", "checked_in",
+                                                     "with_provider", "checked_out"]
+            assert visit.arrived_at <= visit.checked_in_at <= visit.roomed_at <= visit.checked_out_at
+            assert visit.checked_out_at.date() == visit.date_of_service
+            assert isinstance(events[-1], VisitEvent) and events[-1].note == "demo history"

@@ -401,3 +401,26 @@ def test_copay_is_offered_once_per_visit(app, desk, create_patient, create_cover
     _pay(desk, pid, visit_id=str(vid), amount="30.00")
     second = desk.get(f"/staff/patients/{pid}/payments/new?visit={vid}").get_data(as_text=True)
     assert 'value="30.00"' not in second
+
+
+def test_a_past_day_is_filled_in_through_the_same_moves(app, create_patient, create_visit):
+    from datetime import datetime, timezone
+
+    visit_id = create_visit(create_patient(), day=FY2026_DAY)
+    today_visit = create_visit(create_patient(given_name="Ann"))
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        at = datetime(2025, 11, 14, 14, 0, tzinfo=timezone.utc)
+        times = {"arrived": at, "checked_in": at + timedelta(minutes=5),
+                 "with_provider": at + timedelta(minutes=20), "checked_out": at + timedelta(minutes=45)}
+        with pytest.raises(FieldErrors):  # out of order
+            visits.record_past_day(visit, {**times, "arrived": at + timedelta(hours=1)}, note="paper")
+        visits.record_past_day(visit, times, note="paper day sheet")
+        assert visit.state == "checked_out" and visit.roomed_at == times["with_provider"]
+        assert [e.to_state for e in visit.events] == ["scheduled", "arrived", "checked_in",
+                                                      "with_provider", "checked_out"]
+        with pytest.raises(FieldErrors):  # only once, only from scheduled
+            visits.record_past_day(visit, times, note="again")
+        with pytest.raises(FieldErrors):  # not for today's visits: the board does those
+            visits.record_past_day(db.session.get(Visit, today_visit), times, note="x")
+        db.session.rollback()

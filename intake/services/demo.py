@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import phonenumbers
 from faker import Faker
@@ -13,6 +13,7 @@ from intake.extensions import db
 from intake.models import Payer
 from intake.models.coverage import PayerKind
 from intake.services import coverages, patients
+from intake.services.clock import practice_zone
 
 NAME_LOCALES = ["en_US", "es_MX", "pl_PL", "nl_NL", "fr_FR", "ro_RO", "id_ID"]
 LANGUAGE_OF = {"en_US": "en", "es_MX": "es", "pl_PL": "pl", "nl_NL": "nl", "fr_FR": "fr",
@@ -121,7 +122,12 @@ def demo_visits(patient_id: int, provider_ids: list[int], staff_id: int | None,
     past = visits.create_visit(patient, {"provider_id": rng.choice(provider_ids),
                                          "date_of_service": CODED_DAY, "place_of_service": "11",
                                          "reason": "Follow-up"})
-    past.state = "checked_out"
+    start = datetime.combine(CODED_DAY, time(8, 30), practice_zone()) + timedelta(
+        minutes=rng.randrange(0, 8 * 60, 5))
+    steps = [rng.randint(0, 10), rng.randint(3, 25), rng.randint(10, 40)]
+    times = dict(zip(("arrived", "checked_in", "with_provider", "checked_out"),
+                     (start + timedelta(minutes=sum(steps[:i])) for i in range(4))))
+    visits.record_past_day(past, times, note="demo history")
     for code in rng.sample(DEMO_DIAGNOSES, rng.randint(1, 3)):
         charges.add_diagnosis(past, code)
     charges.save_line(past, {"code": rng.choice(["99213", "99214"]), "pointers": [1], "units": 1})

@@ -108,6 +108,31 @@ def move(visit: Visit, to_state: str, *, version: int | None = None,
     return visit
 
 
+def record_past_day(visit: Visit, times: Mapping[str, datetime], *, note: str) -> Visit:
+    """Back-fill a past scheduled visit's day (the demo's history, a paper day
+    entered later): arrived, checked in, with provider, checked out, each at
+    its given time and in that order, through the same transitions as the
+    board. `note` says where the times came from; the desk's review boxes
+    are not claimed."""
+    path = [S.ARRIVED, S.CHECKED_IN, S.WITH_PROVIDER, S.CHECKED_OUT]
+    if visit.state != S.SCHEDULED or visit.date_of_service >= today():
+        raise FieldErrors({"state": ["Only a past visit still marked as scheduled can be filled in."]})
+    stamps = [times[state] for state in path]
+    if stamps != sorted(stamps) or any(t.tzinfo is None for t in stamps):
+        raise FieldErrors({"state": ["The times must be in order, with a time zone."]})
+    for to_state, at in zip(path, stamps):
+        if to_state not in TRANSITIONS[visit.state]:  # the board's own rule, checked the same way
+            raise FieldErrors({"state": [f"{visit.state} cannot move to {to_state}."]})
+        db.session.add(VisitEvent(visit=visit, from_state=visit.state, to_state=to_state, at=at,
+                                  user_id=audit.current_user_id(), note=note))
+        visit.state = to_state
+        setattr(visit, _STAMP[to_state], at)
+    db.session.flush()
+    audit.record("visit.backfill", patient_id=visit.patient_id, object_type="visit",
+                 object_id=visit.id, detail="scheduled->checked_out")
+    return visit
+
+
 @dataclass
 class BoardRow:
     visit: Visit
