@@ -219,6 +219,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+SERVER_PIDS: dict[str, int] = {}  # base URL -> the gunicorn master's pid, while it runs
+
+
+def server_cpu(url: str) -> tuple[float, float]:
+    """(user, system) CPU seconds used so far by the gunicorn server at `url`:
+    its master and live workers (Linux /proc). Differences between two calls
+    give the server's CPU per request, which a busy machine blurs less than
+    requests per second."""
+    tick = os.sysconf("SC_CLK_TCK")
+    user = system = 0.0
+    todo = [SERVER_PIDS[url]]
+    while todo:
+        pid = todo.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        user += int(fields[11]) / tick
+        system += int(fields[12]) / tick
+        todo += [int(c) for c in children]
+    return user, system
+
+
 @contextlib.contextmanager
 def gunicorn_server(instance: Path, workers: int = 2, env: dict[str, str] | None = None,
                     timeout: float = 30.0) -> Iterator[str]:
@@ -254,6 +278,7 @@ def gunicorn_server(instance: Path, workers: int = 2, env: dict[str, str] | None
             if time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn did not answer in {timeout:.0f} s:\n{server_log(instance)}")
             time.sleep(0.2)
+        SERVER_PIDS[url] = proc.pid
         yield url
     finally:
         with contextlib.suppress(ProcessLookupError):

@@ -14,8 +14,11 @@ _support.bench_app). Then, in ONE run:
    that turn a complete draft into a submission, and bare GETs; the bare
    route is measured before and after the submissions, and its mean used.
 
-Prints requests per second for both, the ratio, and p50/p95 latency. Then
-checks that the database holds exactly N pending submissions and no drafts.
+Prints requests per second for both, the ratio, and p50/p95 latency; then
+the server's CPU per request (user and system time of the gunicorn processes,
+read from /proc around each phase), whose ratio moves less than the rates
+when other work shares the machine. Then checks that the database holds
+exactly N pending submissions and no drafts.
 
     .venv/bin/python benchmarks/bench_kiosk_http.py              # 300 drafts, 4 client threads
     .venv/bin/python benchmarks/bench_kiosk_http.py --quick      # 100 drafts
@@ -290,9 +293,16 @@ def main() -> int:
             load(url, bare_requests(300), args.threads)  # warm-up
             # Interleaved rounds, so a change in the machine's load hits both sides alike.
             bares, submits = [], []
+            cpu_bare, cpu_submit = [0.0, 0.0], [0.0, 0.0]
             for part in range(args.rounds):
+                before = _support.server_cpu(url)
                 bares.append(load(url, bare_requests(args.bare // args.rounds), args.threads))
+                middle = _support.server_cpu(url)
                 submits.append(load(url, submit_requests(drafts[part::args.rounds]), args.threads))
+                after = _support.server_cpu(url)
+                for i in (0, 1):
+                    cpu_bare[i] += middle[i] - before[i]
+                    cpu_submit[i] += after[i] - middle[i]
         subs, left = check_database(instance)
 
     bare, submit = combine(bares), combine(submits)
@@ -305,6 +315,11 @@ def main() -> int:
     print(f"  per round, bare / submit req/s: "
           + ", ".join(f"{b.rate:,.0f} / {s.rate:,.0f}" for b, s in zip(bares, submits)))
     print(f"submissions / bare: {ratio:.0%} (target >= {TARGET:.0%})")
+    per_bare = [t / len(bare.latencies) * 1e3 for t in cpu_bare]
+    per_submit = [t / len(submit.latencies) * 1e3 for t in cpu_submit]
+    print(f"server CPU per request (user + system, ms): bare {per_bare[0]:.2f} + {per_bare[1]:.2f}, "
+          f"submit {per_submit[0]:.2f} + {per_submit[1]:.2f}; bare / submit CPU: "
+          f"{sum(per_bare) / sum(per_submit):.0%} (steadier than the rates on a busy machine)")
     print(f"database after the run: {subs} pending submissions (expected {len(drafts)}), {left} drafts left (expected 0)")
     problems = []
     if bad_bare:
