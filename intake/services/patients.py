@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import literal, or_
+from sqlalchemy import and_, literal, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -241,14 +241,34 @@ def classify_query(query: str) -> dict[str, Any]:
     return terms
 
 
-def name_prefix(column: Any, word: str) -> Any:
+def name_prefix(column: Any, word: str, *, seek: bool = True) -> Any:
     """`column` starts with `word`, as a range the index can seek: LIKE 'smi%'
     cannot use an index on SQLite (its LIKE ignores case, the index does not),
     so the search walked most of the table. Name keys are [a-z0-9 ] and a
     word has no spaces, so every match sorts in [word, next); the LIKE keeps
-    the answer exact under any collation."""
+    the answer exact under any collation. With `seek=False` only the LIKE,
+    so that the database seeks another column's index instead."""
+    if not seek:
+        return column.startswith(word, autoescape=True)
     upper = word[:-1] + chr(ord(word[-1]) + 1)
     return (column >= word) & (column < upper) & column.startswith(word, autoescape=True)
+
+
+def name_reading(family: str | None, given: str | None) -> Any:
+    """Charts whose family name starts with `family` and given name with
+    `given` (None: any). Only one index is sought, on the longer word, which
+    matches fewer names; a tie goes to the family name, whose index is in
+    name order. SQLite keeps no statistics on prefixes: offered both ranges
+    of 'garcia m' read backwards, it walked the family names starting with
+    'm' (a tenth of the charts, 1 to 2 ms at 100k) rather than the given
+    names starting with 'garcia' (none)."""
+    on_family = given is None or (family is not None and len(family) >= len(given))
+    conditions = []
+    if family is not None:
+        conditions.append(name_prefix(Patient.family_norm, family, seek=on_family))
+    if given is not None:
+        conditions.append(name_prefix(Patient.given_norm, given, seek=not on_family))
+    return and_(*conditions)
 
 
 def search_patients(query: str, limit: int = 50) -> tuple[list[Patient], str]:
@@ -284,14 +304,10 @@ def search_patients(query: str, limit: int = 50) -> tuple[list[Patient], str]:
         # the family name, so its sort reads the index, not the table.
         if len(names) == 1:
             (word,) = names
-            branches = [name_prefix(Patient.family_norm, word),
-                        name_prefix(Patient.given_norm, word)]
+            branches = [name_reading(word, None), name_reading(None, word)]
         else:
             first, second = names[0], names[-1]
-            branches = [
-                name_prefix(Patient.family_norm, first) & name_prefix(Patient.given_norm, second),
-                name_prefix(Patient.family_norm, second) & name_prefix(Patient.given_norm, first),
-            ]
+            branches = [name_reading(first, second), name_reading(second, first)]
         # The limit written into the SQL, not bound: told only "LIMIT ?",
         # SQLite walks the family index in name order skipping across every
         # family name to find a rare given name (3 ms at 100k charts, and
