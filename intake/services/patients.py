@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, literal, or_
+from sqlalchemy import Row, and_, literal, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -271,11 +271,24 @@ def name_reading(family: str | None, given: str | None) -> Any:
     return and_(*conditions)
 
 
-def search_patients(query: str, limit: int = 50) -> tuple[list[Patient], str]:
+# What a search result list shows, and the name keys it is in order of.
+SEARCH_COLUMNS = (
+    Patient.id, Patient.mrn, Patient.family_name, Patient.given_name, Patient.preferred_name,
+    Patient.birth_date, Patient.phone_mobile, Patient.phone_home, Patient.postal_code,
+    Patient.family_norm, Patient.given_norm,
+)
+
+
+def search_patients(query: str, limit: int = 50) -> tuple[list[Row[Any]], str]:
     """Find charts by name, date of birth, phone or MRN (combinable).
-    Returns the patients and a short non-PHI description of the search kind."""
+    Returns rows of SEARCH_COLUMNS (attributes named as on Patient) and a
+    short non-PHI description of the search kind.
+
+    Rows, not Patient objects: building 50 full charts, and expiring them
+    at the commit, cost more than the search itself, and grew with every
+    result shown; a template cannot lazy-load anything from a row either."""
     terms = classify_query(query)
-    stmt = db.select(Patient)
+    stmt = db.select(*SEARCH_COLUMNS)
     kinds = []
     if "mrn" in terms:
         stmt = stmt.where(Patient.mrn == terms["mrn"])
@@ -294,7 +307,7 @@ def search_patients(query: str, limit: int = 50) -> tuple[list[Patient], str]:
         return [], "empty"
     by_name = (Patient.family_norm, Patient.given_norm, Patient.id)
     if not names:
-        found = list(db.session.execute(stmt.order_by(*by_name).limit(limit)).scalars())
+        found = list(db.session.execute(stmt.order_by(*by_name).limit(limit)))
     else:
         # One query per way the words can be read (family or given name
         # first), each in name order and cut at `limit`, then merged: the
@@ -314,13 +327,12 @@ def search_patients(query: str, limit: int = 50) -> tuple[list[Patient], str]:
         # worse with more distinct names) instead of seeking the given-name
         # index and sorting what it finds (0.01 ms).
         cut = literal(limit, literal_execute=True)
-        merged: dict[int, Patient] = {}
+        merged: dict[int, Row[Any]] = {}
         for condition in branches:
-            for patient in db.session.execute(
-                    stmt.where(condition).order_by(*by_name).limit(cut)).scalars():
-                merged[patient.id] = patient
+            for row in db.session.execute(stmt.where(condition).order_by(*by_name).limit(cut)):
+                merged[row.id] = row
         found = sorted(merged.values(),
-                       key=lambda p: (p.family_norm, p.given_norm, p.id))[:limit]
+                       key=lambda r: (r.family_norm, r.given_norm, r.id))[:limit]
     audit.record("patient.search", object_type="patient",
                  detail=f"by={'+'.join(kinds)} results={len(found)}")
     return found, "+".join(kinds)
