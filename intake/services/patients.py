@@ -241,6 +241,11 @@ def classify_query(query: str) -> dict[str, Any]:
     return terms
 
 
+# Search reads the table's columns (Core), not the mapped class: the ORM's
+# per-statement and per-row work was most of a name search's cost.
+_charts = Patient.__table__.c
+
+
 def name_prefix(column: Any, word: str, *, seek: bool = True) -> Any:
     """`column` starts with `word`, as a range the index can seek: LIKE 'smi%'
     cannot use an index on SQLite (its LIKE ignores case, the index does not),
@@ -265,18 +270,16 @@ def name_reading(family: str | None, given: str | None) -> Any:
     on_family = given is None or (family is not None and len(family) >= len(given))
     conditions = []
     if family is not None:
-        conditions.append(name_prefix(Patient.family_norm, family, seek=on_family))
+        conditions.append(name_prefix(_charts.family_norm, family, seek=on_family))
     if given is not None:
-        conditions.append(name_prefix(Patient.given_norm, given, seek=not on_family))
+        conditions.append(name_prefix(_charts.given_norm, given, seek=not on_family))
     return and_(*conditions)
 
 
 # What a search result list shows, and the name keys it is in order of.
-SEARCH_COLUMNS = (
-    Patient.id, Patient.mrn, Patient.family_name, Patient.given_name, Patient.preferred_name,
-    Patient.birth_date, Patient.phone_mobile, Patient.phone_home, Patient.postal_code,
-    Patient.family_norm, Patient.given_norm,
-)
+SEARCH_COLUMNS = tuple(_charts[name] for name in (
+    "id", "mrn", "family_name", "given_name", "preferred_name", "birth_date",
+    "phone_mobile", "phone_home", "postal_code", "family_norm", "given_norm"))
 
 
 def search_patients(query: str, limit: int = 50) -> tuple[list[Row[Any]], str]:
@@ -291,23 +294,23 @@ def search_patients(query: str, limit: int = 50) -> tuple[list[Row[Any]], str]:
     stmt = db.select(*SEARCH_COLUMNS)
     kinds = []
     if "mrn" in terms:
-        stmt = stmt.where(Patient.mrn == terms["mrn"])
+        stmt = stmt.where(_charts.mrn == terms["mrn"])
         kinds.append("mrn")
     if "birth_date" in terms:
-        stmt = stmt.where(Patient.birth_date == terms["birth_date"])
+        stmt = stmt.where(_charts.birth_date == terms["birth_date"])
         kinds.append("dob")
     if "phone" in terms:
-        stmt = stmt.where(or_(Patient.phone_mobile == terms["phone"],
-                              Patient.phone_home == terms["phone"]))
+        stmt = stmt.where(or_(_charts.phone_mobile == terms["phone"],
+                              _charts.phone_home == terms["phone"]))
         kinds.append("phone")
     names = terms["names"][:3]
     if names:
         kinds.append("name")
     if not kinds:
         return [], "empty"
-    by_name = (Patient.family_norm, Patient.given_norm, Patient.id)
+    by_name = (_charts.family_norm, _charts.given_norm, _charts.id)
     if not names:
-        found = list(db.session.execute(stmt.order_by(*by_name).limit(limit)))
+        found = list(db.session.execute(stmt.order_by(*by_name).limit(limit)).all())
     else:
         # One query per way the words can be read (family or given name
         # first), each in name order and cut at `limit`, then merged: the
@@ -329,7 +332,8 @@ def search_patients(query: str, limit: int = 50) -> tuple[list[Row[Any]], str]:
         cut = literal(limit, literal_execute=True)
         merged: dict[int, Row[Any]] = {}
         for condition in branches:
-            for row in db.session.execute(stmt.where(condition).order_by(*by_name).limit(cut)):
+            reading = stmt.where(condition).order_by(*by_name).limit(cut)
+            for row in db.session.execute(reading).all():
                 merged[row.id] = row
         found = sorted(merged.values(),
                        key=lambda r: (r.family_norm, r.given_norm, r.id))[:limit]
