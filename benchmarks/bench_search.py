@@ -129,7 +129,8 @@ def check_results(database: Database, mix: dict[str, list[str]], rows: list[dict
 
 
 def explain(database: Database, query: str) -> list[str]:
-    """The SQL search_patients runs for `query`, and SQLite's plan for it."""
+    """Every patients query search_patients runs for `query` (a name search
+    runs one per reading of its words), and SQLite's plan for each."""
     from sqlalchemy import event
 
     from intake.extensions import db
@@ -149,14 +150,17 @@ def explain(database: Database, query: str) -> list[str]:
             event.remove(engine, "before_cursor_execute", capture)
         if not seen:
             return ["(no patients query captured)"]
-        statement, params = seen[0]
         conn = db.session.connection().connection.driver_connection
-        plan = conn.execute("EXPLAIN QUERY PLAN " + statement, params).fetchall()
-        where = statement.split("WHERE", 1)[-1].split("ORDER BY")[0].strip()
-        lines = [f"WHERE {' '.join(where.split())}", f"params {params}"]
-        lines += [f"  {'  ' * (0 if r[1] == 0 else 1)}{r[3]}" for r in plan]
+        lines = []
+        for statement, params in seen:
+            plan = conn.execute("EXPLAIN QUERY PLAN " + statement, params).fetchall()
+            where = statement.split("WHERE", 1)[-1].split("ORDER BY")[0].strip()
+            tail = " ".join(statement.split("ORDER BY", 1)[-1].split()) if "ORDER BY" in statement else ""
+            lines += [f"WHERE {' '.join(where.split())}", f"  ORDER BY {tail}" if tail else "",
+                      f"params {params}"]
+            lines += [f"  {'  ' * (0 if r[1] == 0 else 1)}{r[3]}" for r in plan]
         db.session.rollback()
-        return lines
+        return [line for line in lines if line]
 
     return database.run(body)
 
