@@ -3,7 +3,8 @@
 Builds two SQLite databases through the migrations (temporary folders) and
 fills them with synthetic patients by bulk inserts; the small one holds the
 first rows of the large one, so the same look-ups hit both. Then, in ONE run
-and alternating between the two databases, times `patients.search_patients`
+and side by side (each kind timed on one database, then at once on the
+other, which goes first alternating by round), times `patients.search_patients`
 as the front desk's search box calls it, including its audit row and the
 commit that writes it (chained and fsynced), over a fixed mix of queries:
 
@@ -192,10 +193,14 @@ def main() -> int:
                 time_kind(db, qs, 1, commit=True)
 
         timings: dict[tuple[int, str, bool], list[float]] = {}
+        # Each measurement at one size is taken right beside the same one at
+        # the other (which goes first alternates by round), so a burst of load
+        # from elsewhere on the machine lands on both sizes, not on one.
         for _round in range(args.rounds):
-            for db in (small, large) if _round % 2 == 0 else (large, small):
-                for kind, qs in mix.items():
-                    for commit in (True, False):
+            pair = (small, large) if _round % 2 == 0 else (large, small)
+            for kind, qs in mix.items():
+                for commit in (True, False):
+                    for db in pair:
                         timings.setdefault((db.size, kind, commit), []).append(
                             time_kind(db, qs, args.repeat, commit))
 
