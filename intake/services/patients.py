@@ -6,6 +6,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Row, and_, literal, or_
@@ -280,6 +281,7 @@ def name_reading(family: str | None, given: str | None) -> Any:
 SEARCH_COLUMNS = tuple(_charts[name] for name in (
     "id", "mrn", "family_name", "given_name", "preferred_name", "birth_date",
     "phone_mobile", "phone_home", "postal_code", "family_norm", "given_norm"))
+_name_order = attrgetter("family_norm", "given_norm", "id")
 
 
 def search_patients(query: str, limit: int = 50) -> tuple[list[Row[Any]], str]:
@@ -335,8 +337,7 @@ def search_patients(query: str, limit: int = 50) -> tuple[list[Row[Any]], str]:
             reading = stmt.where(condition).order_by(*by_name).limit(cut)
             for row in db.session.execute(reading).all():
                 merged[row.id] = row
-        found = sorted(merged.values(),
-                       key=lambda r: (r.family_norm, r.given_norm, r.id))[:limit]
+        found = sorted(merged.values(), key=_name_order)[:limit]
     audit.record("patient.search", object_type="patient",
                  detail=f"by={'+'.join(kinds)} results={len(found)}")
     return found, "+".join(kinds)
