@@ -3,7 +3,8 @@
 Builds two SQLite databases through the migrations (temporary folders) and
 fills them with synthetic patients by bulk inserts; the small one holds the
 first rows of the large one, so the same look-ups hit both. Then, in ONE run
-and alternating between the two databases, times `patients.search_patients`
+and side by side (each kind timed on one database, then at once on the
+other, which goes first alternating by round), times `patients.search_patients`
 as the front desk's search box calls it, including its audit row and the
 commit that writes it (chained and fsynced), over a fixed mix of queries:
 
@@ -129,7 +130,8 @@ def check_results(database: Database, mix: dict[str, list[str]], rows: list[dict
 
 
 def explain(database: Database, query: str) -> list[str]:
-    """The SQL search_patients runs for `query`, and SQLite's plan for it."""
+    """Every patients query search_patients runs for `query` (a name search
+    runs one per reading of its words), and SQLite's plan for each."""
     from sqlalchemy import event
 
     from intake.extensions import db
@@ -149,14 +151,17 @@ def explain(database: Database, query: str) -> list[str]:
             event.remove(engine, "before_cursor_execute", capture)
         if not seen:
             return ["(no patients query captured)"]
-        statement, params = seen[0]
         conn = db.session.connection().connection.driver_connection
-        plan = conn.execute("EXPLAIN QUERY PLAN " + statement, params).fetchall()
-        where = statement.split("WHERE", 1)[-1].split("ORDER BY")[0].strip()
-        lines = [f"WHERE {' '.join(where.split())}", f"params {params}"]
-        lines += [f"  {'  ' * (0 if r[1] == 0 else 1)}{r[3]}" for r in plan]
+        lines = []
+        for statement, params in seen:
+            plan = conn.execute("EXPLAIN QUERY PLAN " + statement, params).fetchall()
+            where = statement.split("WHERE", 1)[-1].split("ORDER BY")[0].strip()
+            tail = " ".join(statement.split("ORDER BY", 1)[-1].split()) if "ORDER BY" in statement else ""
+            lines += [f"WHERE {' '.join(where.split())}", f"  ORDER BY {tail}" if tail else "",
+                      f"params {params}"]
+            lines += [f"  {'  ' * (0 if r[1] == 0 else 1)}{r[3]}" for r in plan]
         db.session.rollback()
-        return lines
+        return [line for line in lines if line]
 
     return database.run(body)
 
@@ -188,10 +193,14 @@ def main() -> int:
                 time_kind(db, qs, 1, commit=True)
 
         timings: dict[tuple[int, str, bool], list[float]] = {}
+        # Each measurement at one size is taken right beside the same one at
+        # the other (which goes first alternates by round), so a burst of load
+        # from elsewhere on the machine lands on both sizes, not on one.
         for _round in range(args.rounds):
-            for db in (small, large) if _round % 2 == 0 else (large, small):
-                for kind, qs in mix.items():
-                    for commit in (True, False):
+            pair = (small, large) if _round % 2 == 0 else (large, small)
+            for kind, qs in mix.items():
+                for commit in (True, False):
+                    for db in pair:
                         timings.setdefault((db.size, kind, commit), []).append(
                             time_kind(db, qs, args.repeat, commit))
 

@@ -135,6 +135,29 @@ def test_name_search_merges_family_and_given_matches_in_name_order(app, create_p
         db.session.rollback()
 
 
+def test_name_search_cut_at_the_limit_keeps_name_order(app, create_patient):
+    """More given-name matches than the limit: the charts shown are the first
+    in name order (family, given), not the first by given name alone."""
+    from intake.services.patients import search_patients
+
+    phones = iter(f"+1312555{n:04d}" for n in range(300, 400))
+    for family, given in (("Zed", "Smila"), ("Young", "Smilla"), ("Adams", "Smitty"),
+                          ("Brown", "Smit"), ("Smith", "Ann")):
+        create_patient(family_name=family, given_name=given, phone_mobile=next(phones),
+                       email=None, address_line1=None, city=None, state=None, postal_code=None)
+    with app.app_context():
+        everyone = [(p.family_name, p.given_name) for p in search_patients("smi")[0]]
+        assert everyone == [("Adams", "Smitty"), ("Brown", "Smit"), ("Smith", "Ann"),
+                            ("Young", "Smilla"), ("Zed", "Smila")]
+        for limit in (1, 2, 3):
+            found = search_patients("smi", limit=limit)[0]
+            assert [(p.family_name, p.given_name) for p in found] == everyone[:limit]
+        # Two words read both ways, each reading cut at the limit.
+        found = search_patients("smit a", limit=1)[0]
+        assert [(p.family_name, p.given_name) for p in found] == [("Adams", "Smitty")]
+        db.session.rollback()
+
+
 def test_two_desks_editing_one_chart_are_not_silently_overwritten(app, client_as, create_patient):
     """Desk B saves a form loaded before desk A's save: refused, A's change stays."""
     pid = create_patient()

@@ -17,7 +17,9 @@ class Patient(IdReprMixin, TimestampMixin, db.Model):
     __tablename__ = "patients"
     __table_args__ = (
         Index("ix_patients_family_norm_given_norm", "family_norm", "given_norm"),
-        Index("ix_patients_given_norm", "given_norm"),
+        # Name search: a given-name prefix, filtered by the family name and
+        # sorted by name, answered from the index (see patients.search_patients).
+        Index("ix_patients_given_norm_family_norm", "given_norm", "family_norm"),
         # One chart per person: the same name, date of birth and mobile phone
         # is the same person (see patients.register_patient). NULL phones are
         # distinct in SQLite and PostgreSQL alike, so charts without a mobile
