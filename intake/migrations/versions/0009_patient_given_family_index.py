@@ -1,7 +1,7 @@
 """patients: given-name index carries the family name
 
-Revision ID: 0008_patient_given_family_index
-Revises: 0007_patient_version
+Revision ID: 0009_patient_given_family_index
+Revises: 0008_fhir_saved_searches
 Create Date: 2026-11-23 05:00:00.000000
 
 Name search seeks the given-name index for a given-name prefix and must
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0008_patient_given_family_index'
-down_revision = '0007_patient_version'
+revision = '0009_patient_given_family_index'
+down_revision = '0008_fhir_saved_searches'
 branch_labels = None
 depends_on = None
 
