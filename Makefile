@@ -41,7 +41,9 @@ test-postgres: $(VENV)/.test-installed browser-deps fhir-validator
 
 bench: $(VENV)/.test-installed
 	$(BIN)/pip install -q -e ".[postgres,test,build]"
-	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@failed=""; for script in benchmarks/bench_*.py; do echo "== $$script"; \
+		$(BIN)/python $$script || failed="$$failed $$script"; done; \
+	if [ -n "$$failed" ]; then echo "missed a target:$$failed"; exit 1; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache

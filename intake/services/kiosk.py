@@ -570,13 +570,9 @@ def mark_reviewed(draft: KioskDraft, patient: Mapping[str, Any],
     db.session.flush()
 
 
-def reviewed_values(draft: KioskDraft) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+def _reviewed(data: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     """(patient, insurance) as the review page last showed them, or None when
     the draft changed since (or was never reviewed)."""
-    return _reviewed(draft.data)
-
-
-def _reviewed(data: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     reviewed = (data or {}).get("reviewed")
     if not isinstance(reviewed, dict):
         return None
