@@ -19,9 +19,9 @@ for about 3 ms and waited tens. Before BEGIN IMMEDIATE a connection takes
 a lock shared by the threads of its process (threading.Lock, which wakes
 the next waiter at once) and then an flock on `<database>-writer.lock`
 beside the database file, shared by every process of this app (web
-workers, the task worker, the CLI). Both are released when the connection
-goes back to the pool after its COMMIT or ROLLBACK, and by the kernel when
-a process dies. SQLite's own lock and busy timeout still guard against
+workers, the task worker, the CLI). Both are released right after the
+COMMIT or ROLLBACK (or when the pool takes the connection back), and by
+the kernel when a process dies. SQLite's own lock and busy timeout still guard against
 processes that don't take the queue (the sqlite3 shell, a backup tool).
 """
 
@@ -129,9 +129,19 @@ def configure_engine(engine: Engine) -> None:
             _begin_immediate(connection)
 
     def _end_turn(_dbapi_connection: Any, record: Any, *_args: Any) -> None:
-        # Back in the pool (after COMMIT, or the pool's ROLLBACK), or closed.
         if record is not None and record.info.pop("writer_turn", False):
             queue.release(record.info["writer_fd"])
+
+    def _end_transaction(connection: Any, statement: str) -> None:
+        # SQLAlchemy's commit and rollback events come before the driver's
+        # call. The transaction was opened here (BEGIN IMMEDIATE), so it is
+        # ended here too, and the turn handed on at once, not when the
+        # connection goes back to the pool: code run after a commit (an
+        # on_commit callback) may write on another connection.
+        dbapi_connection = connection.connection.dbapi_connection
+        if dbapi_connection.in_transaction:
+            dbapi_connection.execute(statement)  # the driver's own call then has nothing to do
+        _end_turn(dbapi_connection, connection.connection._connection_record)
 
     def _close_fd(dbapi_connection: Any, record: Any, *args: Any) -> None:
         _end_turn(dbapi_connection, record)
@@ -140,7 +150,9 @@ def configure_engine(engine: Engine) -> None:
             os.close(fd)
 
     if queue is not None:
-        event.listen(engine, "checkin", _end_turn)
+        event.listen(engine, "commit", lambda connection: _end_transaction(connection, "COMMIT"))
+        event.listen(engine, "rollback", lambda connection: _end_transaction(connection, "ROLLBACK"))
+        event.listen(engine, "checkin", _end_turn)  # the pool's own rollback, on return
         event.listen(engine, "invalidate", _close_fd)
         event.listen(engine, "close", _close_fd)
 
@@ -162,6 +174,14 @@ def reads_first(view: Any) -> Any:
     on what it read (a DELETE or UPDATE that checks the row is unchanged)."""
     view.reads_first = True
     return view
+
+
+def start_reads_first() -> None:
+    """The same for work outside a request (the worker's bulk export): from
+    here on, in this app context, reads take no write lock."""
+    from flask import g
+
+    g.reads_first = True
 
 
 def _reads_first() -> bool:
