@@ -222,3 +222,52 @@ def test_a_reads_first_view_writes_under_the_lock_but_reads_without_it(make_app)
         actions = db.session.execute(db.select(AuditEvent.action).order_by(AuditEvent.seq)).scalars().all()
         assert actions[-2:] == ["test.meanwhile", "test.reads_first"]
         assert audit.verify().ok
+
+
+def test_a_bulk_export_reads_without_the_write_lock(make_app, create_patient):
+    """While the worker writes an export's files, the front desk can write:
+    only the job's own updates take the lock. The export still completes."""
+    import threading
+
+    import intake.fhir.api as fhir_api
+    from intake.models import BulkExport
+    from intake.services import bulk
+
+    app = make_app()
+    path = _sqlite_path(app)
+    create_patient()
+    with app.app_context():
+        db.session.add(BulkExport(id="job-1", level="system", types=["Patient"],
+                                  request_url="http://x/fhir/$export", status="queued"))
+        db.session.commit()
+    reading, desk_done = threading.Event(), threading.Event()
+    real = fhir_api.resource_for
+
+    def slow_resource_for(*args, **kwargs):
+        reading.set()
+        assert desk_done.wait(5)
+        return real(*args, **kwargs)
+
+    def worker() -> None:
+        with app.app_context():
+            bulk.run_export("job-1")
+            db.session.remove()
+
+    fhir_api.resource_for = slow_resource_for
+    try:
+        thread = threading.Thread(target=worker)
+        thread.start()
+        assert reading.wait(5)
+        desk = sqlite3.connect(path, timeout=1, isolation_level=None)
+        try:
+            desk.execute("BEGIN IMMEDIATE")  # would time out if the export held the lock
+            desk.execute("COMMIT")
+        finally:
+            desk.close()
+        desk_done.set()
+        thread.join(10)
+    finally:
+        fhir_api.resource_for = real
+    with app.app_context():
+        job = db.session.get(BulkExport, "job-1")
+        assert job.status == "complete" and job.output[0]["count"] == 1

@@ -171,10 +171,19 @@ def write_files(folder: Path, types: list[str], since: datetime | None,
     return output
 
 
+def _job_for_update(job_id: str) -> BulkExport | None:
+    """The job's row as it is now, read under the write lock: the export
+    reads its rows without the lock, so the front desk's writes never wait
+    for an export, and only these updates of the job take it."""
+    db_setup.lock_for_write(db.session)
+    return db.session.get(BulkExport, job_id, populate_existing=True)
+
+
 def run_export(job_id: str) -> None:
     """The worker's part: write the files, report progress, stop early when
     the client cancels."""
-    job = db.session.get(BulkExport, job_id)
+    db_setup.start_reads_first()
+    job = _job_for_update(job_id)
     if job is None or job.status != "queued":
         return
     job.status = "running"
@@ -184,7 +193,7 @@ def run_export(job_id: str) -> None:
     try:
         output = write_files(export_dir(job_id), types, since,
                              lambda done, total: _progress(job_id, done * 100 // total))
-        job = db.session.get(BulkExport, job_id)
+        job = _job_for_update(job_id)
         if job.status == "cancelled":
             return
         job.status = "complete"
@@ -199,7 +208,7 @@ def run_export(job_id: str) -> None:
         db.session.commit()
     except Exception as exc:
         db.session.rollback()
-        job = db.session.get(BulkExport, job_id)
+        job = _job_for_update(job_id)
         job.status = "failed"
         job.error = type(exc).__name__  # no message: it could carry data
         db.session.commit()
@@ -208,7 +217,7 @@ def run_export(job_id: str) -> None:
 
 def _progress(job_id: str, percent: int) -> bool:
     """Store progress; True when the job was cancelled meanwhile."""
-    job = db.session.get(BulkExport, job_id)
+    job = _job_for_update(job_id)
     if job.status == "cancelled":
         shutil.rmtree(export_dir(job_id), ignore_errors=True)
         return True
