@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import threading
 import time
 import weakref
@@ -140,7 +141,12 @@ def configure_engine(engine: Engine) -> None:
         # on_commit callback) may write on another connection.
         dbapi_connection = connection.connection.dbapi_connection
         if dbapi_connection.in_transaction:
-            dbapi_connection.execute(statement)  # the driver's own call then has nothing to do
+            try:
+                dbapi_connection.execute(statement)  # the driver's own call then has nothing to do
+            except sqlite3.Error:
+                # Still open: the driver's own call meets the same error, which
+                # SQLAlchemy reports as usual; its rollback ends the turn.
+                return
         _end_turn(dbapi_connection, connection.connection._connection_record)
 
     def _close_fd(dbapi_connection: Any, record: Any, *args: Any) -> None:

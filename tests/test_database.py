@@ -271,3 +271,40 @@ def test_a_bulk_export_reads_without_the_write_lock(make_app, create_patient):
     with app.app_context():
         job = db.session.get(BulkExport, "job-1")
         assert job.status == "complete" and job.output[0]["count"] == 1
+
+
+def test_a_failed_commit_is_reported_and_hands_the_turn_on(make_app):
+    """A COMMIT that fails (here a deferred foreign key) raises SQLAlchemy's
+    own IntegrityError, saves nothing, and leaves no writer waiting."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from intake.models import Coverage
+
+    app = make_app()
+    _sqlite_path(app)
+    with app.app_context():
+        db.session.execute(text("PRAGMA defer_foreign_keys = ON"))
+        db.session.add(Coverage(patient_id=424242, payer_id=1, member_id="X", rank=1))
+        db.session.flush()  # deferred: no error yet
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        assert db.session.scalar(db.select(db.func.count(Coverage.id))) == 0
+        db.session.rollback()
+    took: list[float] = []
+
+    def other_writer() -> None:
+        with app.app_context():
+            start = time.monotonic()
+            db.session.execute(text("SELECT 1"))
+            db.session.commit()
+            took.append(time.monotonic() - start)
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    thread.join(10)
+    assert took and took[0] < 1  # not the 5 s queue timeout
