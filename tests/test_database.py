@@ -175,6 +175,17 @@ def test_request_with_error_saves_nothing(make_app, create_user):
         assert db.session.scalar(db.select(db.func.count(Patient.id))) == 0
 
 
+def _another_writer_commits(path: str) -> None:
+    """A write transaction from outside the app, which fails after 1 s if
+    anything holds SQLite's write lock meanwhile."""
+    other = sqlite3.connect(path, timeout=1, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("COMMIT")
+    finally:
+        other.close()
+
+
 def test_a_reads_first_view_writes_under_the_lock_but_reads_without_it(make_app):
     """While a `reads_first` view reads, another writer commits; its writes
     (and the audit chain's head) then happen under the write lock."""
@@ -206,12 +217,7 @@ def test_a_reads_first_view_writes_under_the_lock_but_reads_without_it(make_app)
         app.test_client().post("/slow-reader").status_code))
     worker.start()
     assert reading.wait(5)
-    other = sqlite3.connect(path, timeout=1, isolation_level=None)
-    try:
-        other.execute("BEGIN IMMEDIATE")  # would time out if the reader held the lock
-        other.execute("COMMIT")
-    finally:
-        other.close()
+    _another_writer_commits(path)  # the reader does not hold the lock
     with app.app_context():
         audit.record("test.meanwhile")
         db.session.commit()
@@ -224,7 +230,7 @@ def test_a_reads_first_view_writes_under_the_lock_but_reads_without_it(make_app)
         assert audit.verify().ok
 
 
-def test_a_bulk_export_reads_without_the_write_lock(make_app, create_patient):
+def test_a_bulk_export_reads_without_the_write_lock(make_app, create_patient, monkeypatch):
     """While the worker writes an export's files, the front desk can write:
     only the job's own updates take the lock. The export still completes."""
     import threading
@@ -253,21 +259,13 @@ def test_a_bulk_export_reads_without_the_write_lock(make_app, create_patient):
             bulk.run_export("job-1")
             db.session.remove()
 
-    fhir_api.resource_for = slow_resource_for
-    try:
-        thread = threading.Thread(target=worker)
-        thread.start()
-        assert reading.wait(5)
-        desk = sqlite3.connect(path, timeout=1, isolation_level=None)
-        try:
-            desk.execute("BEGIN IMMEDIATE")  # would time out if the export held the lock
-            desk.execute("COMMIT")
-        finally:
-            desk.close()
-        desk_done.set()
-        thread.join(10)
-    finally:
-        fhir_api.resource_for = real
+    monkeypatch.setattr(fhir_api, "resource_for", slow_resource_for)
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert reading.wait(5)
+    _another_writer_commits(path)  # the export does not hold the lock
+    desk_done.set()
+    thread.join(10)
     with app.app_context():
         job = db.session.get(BulkExport, "job-1")
         assert job.status == "complete" and job.output[0]["count"] == 1

@@ -215,8 +215,7 @@ def anchor_path() -> Path:
 
 def chain_head() -> tuple[int, str] | None:
     """The newest committed row's (seq, row_hash), or None for an empty log."""
-    row = db.session.execute(select(AuditEvent.seq, AuditEvent.row_hash)
-                             .order_by(AuditEvent.seq.desc()).limit(1)).first()
+    row = db.session.execute(_HEAD).first()
     return (row.seq, row.row_hash) if row else None
 
 
