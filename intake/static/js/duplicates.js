@@ -9,6 +9,7 @@
                  "address_line1", "postal_code", "email"];
   var timer = null;
   var last = "";
+  var latest = 0;  // only the newest request's answer is shown: answers can arrive out of order
 
   function ready() {
     var f = form.elements;
@@ -17,15 +18,16 @@
   }
 
   function check() {
-    if (!ready()) { target.innerHTML = ""; return; }
+    if (!ready()) { latest += 1; last = ""; target.innerHTML = ""; return; }
     var body = new FormData(form);
     var key = watched.map(function (n) { return body.get(n) || ""; }).join("|");
     if (key === last) { return; }
     last = key;
+    var mine = ++latest;
     fetch(form.dataset.duplicateUrl, {method: "POST", body: body, credentials: "same-origin",
                                       headers: {"X-Requested-With": "fetch"}})
       .then(function (r) { return r.ok ? r.text() : ""; })
-      .then(function (html) { target.innerHTML = html; })
+      .then(function (html) { if (mine === latest) { target.innerHTML = html; } })
       .catch(function () { /* the save-time check still runs */ });
   }
 
