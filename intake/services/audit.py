@@ -89,28 +89,27 @@ def record(
     detail: str | None = None,
     user_id: int | None = None,
     actor: str | None = None,
-) -> AuditEvent:
+) -> None:
     """Queue an audit row on the current transaction; it is chained and
     inserted when the transaction commits, and dropped if it rolls back.
     `detail` must not carry PHI: field names and counts, never values."""
     uid, name, addr = _actor()
-    event_row = AuditEvent(
-        at=utcnow(),
-        user_id=user_id if user_id is not None else uid,
-        actor=(actor or name)[:80],
-        action=action,
-        patient_id=patient_id,
-        object_type=object_type,
-        object_id=object_id,
-        remote_addr=addr,
-        detail=detail[:500] if detail else None,
-    )
+    row = {
+        "at": utcnow(),
+        "user_id": user_id if user_id is not None else uid,
+        "actor": (actor or name)[:80],
+        "action": action,
+        "patient_id": patient_id,
+        "object_type": object_type,
+        "object_id": object_id,
+        "remote_addr": addr,
+        "detail": detail[:500] if detail else None,
+    }
     session = db.session()
     if not session.in_transaction():
         session.begin()
     scope = session.get_nested_transaction() or session.get_transaction()
-    session.info.setdefault(_PENDING, []).append((event_row, scope))
-    return event_row
+    session.info.setdefault(_PENDING, []).append((row, scope))
 
 
 # ---- the chain ---------------------------------------------------------------
@@ -136,7 +135,7 @@ def row_hash(row: Mapping[str, Any] | AuditEvent) -> str:
 
 
 _HEAD = select(AuditEvent.seq, AuditEvent.row_hash).order_by(AuditEvent.seq.desc()).limit(1)
-_COLUMNS = (*HASHED_FIELDS, "row_hash")
+_INSERT = AuditEvent.__table__.insert()
 
 
 def _chain_pending(session: Session) -> None:
@@ -156,10 +155,10 @@ def _chain_pending(session: Session) -> None:
     rows = []
     for row, _scope in pending:
         seq += 1
-        row.seq, row.prev_hash = seq, prev
-        row.row_hash = prev = row_hash(row)
-        rows.append({name: getattr(row, name) for name in _COLUMNS})
-    connection.execute(AuditEvent.__table__.insert(), rows)  # in chain order
+        row = {**row, "seq": seq, "prev_hash": prev}
+        row["row_hash"] = prev = row_hash(row)
+        rows.append(row)
+    connection.execute(_INSERT, rows)  # in chain order
 
 
 def _within(scope: SessionTransaction | None, transaction: SessionTransaction) -> bool:

@@ -308,8 +308,8 @@ def load_draft(key: Any, device: DeviceSession) -> KioskDraft | None:
 def _changed(draft: KioskDraft, data: dict[str, Any]) -> None:
     # JSON columns notice reassignment, not in-place edits. Any change makes
     # the patient review the draft again before it can be sent as reviewed.
-    data.pop("reviewed", None)
     draft.data = data
+    draft.reviewed = None
     db.session.flush()
 
 
@@ -562,35 +562,26 @@ def mark_reviewed(draft: KioskDraft, patient: Mapping[str, Any],
     the draft drops them (`_changed`)."""
     reviewed = {"patient": {k: _jsonable(patient.get(k)) for k in PATIENT_FIELDS},
                 "insurance": [{k: _jsonable(v) for k, v in cov.items()} for cov in insurance]}
-    data = _copy(draft)
-    if data.get("reviewed") == reviewed:
+    if draft.reviewed == reviewed:
         return
-    data["reviewed"] = reviewed
-    draft.data = data
+    draft.reviewed = reviewed
     db.session.flush()
-
-
-def _reviewed(data: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
-    """(patient, insurance) as the review page last showed them, or None when
-    the draft changed since (or was never reviewed)."""
-    reviewed = (data or {}).get("reviewed")
-    if not isinstance(reviewed, dict):
-        return None
-    return dict(reviewed["patient"]), [dict(cov) for cov in reviewed["insurance"]]
 
 
 _DRAFT = KioskDraft.__table__
 _SUBMISSION = KioskSubmission.__table__
-_DRAFT_BY_KEY = select(_DRAFT.c.id, _DRAFT.c.language, _DRAFT.c.data, _DRAFT.c.updated_at,
-                       _DRAFT.c.expires_at).where(
-    _DRAFT.c.key_hash == bindparam("key_hash"), _DRAFT.c.device_id == bindparam("device_id"))
+_MINE = (_DRAFT.c.key_hash == bindparam("key_hash"), _DRAFT.c.device_id == bindparam("device_id"))
+# Send: the draft goes only if it is live and still as the review page showed it.
+_SEND_REVIEWED = _DRAFT.delete().where(
+    *_MINE, _DRAFT.c.expires_at > bindparam("now"), _DRAFT.c.reviewed.is_not(None),
+).returning(_DRAFT.c.language, _DRAFT.c.data, _DRAFT.c.reviewed)
+_LIVE_DRAFT = select(_DRAFT.c.id).where(*_MINE, _DRAFT.c.expires_at > bindparam("now"))
+_DELETE_AS_READ = _DRAFT.delete().where(_DRAFT.c.id == bindparam("id"),
+                                        _DRAFT.c.updated_at == bindparam("updated_at"))
+_INSERT_SUBMISSION = _SUBMISSION.insert()
 
 NO_DRAFT = "no draft"
 NOT_REVIEWED = "not reviewed"
-
-
-def _draft_exists(connection: Any, draft_id: int) -> bool:
-    return connection.execute(select(_DRAFT.c.id).where(_DRAFT.c.id == draft_id)).first() is not None
 
 
 def submit_reviewed(key: Any, device: DeviceSession) -> int | str:
@@ -598,18 +589,21 @@ def submit_reviewed(key: Any, device: DeviceSession) -> int | str:
     page last showed it, becomes a submission. Returns the submission's id,
     or NO_DRAFT (gone, expired, already sent) or NOT_REVIEWED (changed since
     the review page: the caller validates it again and calls `submit`).
-    Reads and writes the two rows directly; patients finishing at once
-    should not wait on each other longer than a commit."""
+
+    One DELETE ... RETURNING takes the draft: whoever deletes it sends it, so
+    a double tap (or two servers) cannot make two submissions of one draft,
+    and patients finishing at once wait on each other for no longer than a
+    commit."""
     if not isinstance(key, str) or not key:
         return NO_DRAFT
-    row = db.session.connection().execute(
-        _DRAFT_BY_KEY, {"key_hash": _digest(key), "device_id": device.id}).first()
-    if row is None or row.expires_at <= _now():
-        return NO_DRAFT  # an expired draft is left to the worker's purge
-    values = _reviewed(row.data)
-    if values is None:
-        return NOT_REVIEWED
-    return _submit(row.id, row.updated_at, device.id, row.language, dict(row.data), *values)
+    connection = db.session.connection()
+    mine = {"key_hash": _digest(key), "device_id": device.id, "now": _now()}
+    row = connection.execute(_SEND_REVIEWED, mine).first()
+    if row is None:  # an expired draft is left to the worker's purge
+        return NOT_REVIEWED if connection.execute(_LIVE_DRAFT, mine).first() else NO_DRAFT
+    reviewed = row.reviewed
+    return _file_submission(device.id, row.language, row.data, reviewed["patient"],
+                            reviewed["insurance"])
 
 
 def submit(draft: KioskDraft, patient: Mapping[str, Any],
@@ -622,14 +616,25 @@ def submit(draft: KioskDraft, patient: Mapping[str, Any],
     touched = get_history(draft, "updated_at").deleted  # load_draft's touch, not yet written
     updated_at = touched[0] if touched else draft.updated_at
     db.session.expunge(draft)  # deleted below without the ORM: no flush of that touch
-    result = _submit(draft.id, updated_at, draft.device_id, draft.language, _copy(draft),
-                     patient, insurance)
-    return NO_DRAFT if result == NOT_REVIEWED else result
+    data = _copy(draft)
+    _check_signed(data)
+    connection = db.session.connection()
+    # Only as it was read: a draft changed since (another tab) is not sent as it was.
+    if connection.execute(_DELETE_AS_READ, {"id": draft.id, "updated_at": updated_at}).rowcount != 1:
+        return NO_DRAFT
+    return _file_submission(draft.device_id, draft.language, data, patient, insurance)
 
 
-def _submit(draft_id: int, updated_at: datetime, device_id: int, language: str,
-            data: dict[str, Any], patient: Mapping[str, Any],
-            insurance: list[Mapping[str, Any]]) -> int | str:
+def _check_signed(data: Mapping[str, Any]) -> None:
+    if set(data.get("signed") or {}) != set(CONSENT_KINDS):
+        raise FieldErrors({"consents": ["unsigned"]})
+
+
+def _file_submission(device_id: int, language: str, data: Mapping[str, Any],
+                     patient: Mapping[str, Any], insurance: list[Mapping[str, Any]]) -> int:
+    """The submission of a draft just deleted: what the patient entered, their
+    card pictures (which now belong to it) and their signed consents."""
+    _check_signed(data)
     cards = dict(data.get("cards") or {})
     signatures = data.get("signatures") or {}
     coverages_out = []
@@ -639,29 +644,18 @@ def _submit(draft_id: int, updated_at: datetime, device_id: int, language: str,
         item["cards"] = {side: cards.pop(f"{slot}_{side}")
                          for side in ("front", "back") if cards.get(f"{slot}_{side}")}
         coverages_out.append(item)
-    if set(data.get("signed") or {}) != set(CONSENT_KINDS):
-        raise FieldErrors({"consents": ["unsigned"]})
     signed = []
     for kind in CONSENT_KINDS:
         detail = data["signed"][kind]
         signed.append({**detail, "signature_png": signatures.get(kind)
                        if detail["method"] == "drawn" else None})
-    connection = db.session.connection()
-    # The draft goes first, and only as it was read: whoever deletes it sends
-    # it, so a double tap (or two servers) cannot make two submissions of one
-    # draft, and a draft changed since it was read (another tab) is not sent
-    # as it was. The caller was told which when nothing was deleted.
-    deleted = connection.execute(_DRAFT.delete().where(
-        _DRAFT.c.id == draft_id, _DRAFT.c.updated_at == updated_at)).rowcount
-    if deleted != 1:
-        return NOT_REVIEWED if _draft_exists(connection, draft_id) else NO_DRAFT
-    submission_id = connection.execute(_SUBMISSION.insert().values(
-        device_id=device_id, language=language, status="pending",
-        data={"patient": {k: _jsonable(patient.get(k)) for k in PATIENT_FIELDS},
-              "coverages": coverages_out,
-              "signer": data.get("signer") or {},
-              "consents": signed})).inserted_primary_key[0]
-    # Pictures now belong to the submission; the draft's others go once this commits.
+    submission_id = db.session.connection().execute(_INSERT_SUBMISSION, {
+        "device_id": device_id, "language": language, "status": "pending", "submitted_at": _now(),
+        "data": {"patient": {k: _jsonable(patient.get(k)) for k in PATIENT_FIELDS},
+                 "coverages": coverages_out,
+                 "signer": data.get("signer") or {},
+                 "consents": signed}}).inserted_primary_key[0]
+    # The draft's other pictures go once this commits.
     leftovers = _draft_files({"cards": cards})
     if leftovers:
         on_commit(lambda: [_remove_file(name) for name in leftovers])
