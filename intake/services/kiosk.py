@@ -26,7 +26,7 @@ from flask import current_app, has_request_context
 from flask_babel import force_locale, lazy_gettext as _l
 from flask_login import current_user
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm.attributes import get_history
 
 from intake.db import on_commit
@@ -226,6 +226,15 @@ class DeviceSession(NamedTuple):
 
     id: int
     name: str
+
+
+class DeviceClaim(NamedTuple):
+    """What a request's signed device cookie says, not yet checked against
+    the devices table: `authenticate_device(id, token)` checks it, and so does
+    Send's own statement (`submit_reviewed`)."""
+
+    id: int
+    token: str
 
 
 _DEVICE = KioskDevice.__table__
@@ -571,9 +580,12 @@ def mark_reviewed(draft: KioskDraft, patient: Mapping[str, Any],
 _DRAFT = KioskDraft.__table__
 _SUBMISSION = KioskSubmission.__table__
 _MINE = (_DRAFT.c.key_hash == bindparam("key_hash"), _DRAFT.c.device_id == bindparam("device_id"))
-# Send: the draft goes only if it is live and still as the review page showed it.
+# Send: the draft goes only if it is live, still as the review page showed
+# it, and the device is enrolled with this token and not revoked.
 _SEND_REVIEWED = _DRAFT.delete().where(
     *_MINE, _DRAFT.c.expires_at > bindparam("now"), _DRAFT.c.reviewed.is_not(None),
+    exists().where(_DEVICE.c.id == bindparam("device_id"),
+                   _DEVICE.c.token_hash == bindparam("token_hash"), _DEVICE.c.revoked_at.is_(None)),
 ).returning(_DRAFT.c.language, _DRAFT.c.data, _DRAFT.c.reviewed)
 _LIVE_DRAFT = select(_DRAFT.c.id).where(*_MINE, _DRAFT.c.expires_at > bindparam("now"))
 _DELETE_AS_READ = _DRAFT.delete().where(_DRAFT.c.id == bindparam("id"),
@@ -584,20 +596,23 @@ NO_DRAFT = "no draft"
 NOT_REVIEWED = "not reviewed"
 
 
-def submit_reviewed(key: Any, device: DeviceSession) -> int | str:
+def submit_reviewed(key: Any, device: DeviceClaim) -> int | str:
     """The kiosk's Send button: the live draft of this key, as its review
     page last showed it, becomes a submission. Returns the submission's id,
     or NO_DRAFT (gone, expired, already sent) or NOT_REVIEWED (changed since
     the review page: the caller validates it again and calls `submit`).
+    Either of those can also mean the device is not (or no longer) enrolled:
+    the caller checks the device then (`authenticate_device`).
 
-    One DELETE ... RETURNING takes the draft: whoever deletes it sends it, so
-    a double tap (or two servers) cannot make two submissions of one draft,
-    and patients finishing at once wait on each other for no longer than a
-    commit."""
+    One DELETE ... RETURNING takes the draft and checks the device: whoever
+    deletes it sends it, so a double tap (or two servers) cannot make two
+    submissions of one draft, and patients finishing at once wait on each
+    other for no longer than a commit."""
     if not isinstance(key, str) or not key:
         return NO_DRAFT
     connection = db.session.connection()
-    mine = {"key_hash": _digest(key), "device_id": device.id, "now": _now()}
+    mine = {"key_hash": _digest(key), "device_id": device.id, "now": _now(),
+            "token_hash": _digest(device.token)}
     row = connection.execute(_SEND_REVIEWED, mine).first()
     if row is None:  # an expired draft is left to the worker's purge
         return NOT_REVIEWED if connection.execute(_LIVE_DRAFT, mine).first() else NO_DRAFT

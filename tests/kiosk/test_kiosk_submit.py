@@ -90,6 +90,39 @@ def test_another_tablet_cannot_send_this_draft(app, tablet):
     assert _submissions(app) == [] and _drafts(app) == 1
 
 
+def test_send_checks_the_device_in_its_own_statement(app, tablet, admin_client):
+    """Send reads no device row before its DELETE; the DELETE itself requires
+    the cookie's token to be the device's current one, unrevoked. Here the
+    tablet was enrolled again elsewhere (a new token) after its review page,
+    and its draft is still there: nothing is sent, and the tablet is told it
+    is not enrolled."""
+    from intake.models import KioskDevice
+
+    fill_intake(tablet, app, cards=False, submit=False)
+    assert tablet.get("/kiosk/review").status_code == 200
+    with app.app_context():
+        device = db.session.execute(db.select(KioskDevice)).scalar_one()
+        device.token_hash = "0" * 64
+        db.session.commit()
+    response = tablet.post("/kiosk/submit")
+    assert response.status_code == 403
+    assert _submissions(app) == [] and _drafts(app) == 1
+    with app.app_context():
+        assert not db.session.execute(db.select(AuditEvent).filter_by(action="kiosk.submit")).first()
+
+
+def test_a_revoked_tablet_cannot_send(app, tablet, admin_client):
+    fill_intake(tablet, app, cards=False, submit=False)
+    assert tablet.get("/kiosk/review").status_code == 200
+    from intake.models import KioskDevice
+
+    with app.app_context():
+        device_id = db.session.execute(db.select(KioskDevice.id)).scalar_one()
+    assert admin_client.post(f"/admin/kiosks/{device_id}/revoke").status_code == 302
+    assert tablet.post("/kiosk/submit").status_code == 403
+    assert _submissions(app) == [] and _drafts(app) == 0
+
+
 def test_an_expired_draft_is_not_sent(make_app):
     app = make_app(INTAKE_KIOSK_IDLE_TIMEOUT_SECONDS=3600)
     tablet = enrolled_client(app)

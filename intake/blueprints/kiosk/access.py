@@ -34,16 +34,30 @@ def is_kiosk_request() -> bool:
 
 
 class KioskSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, with a separate cookie for kiosk paths."""
+    """Flask's signed-cookie sessions, with a separate cookie for kiosk paths.
+    The two serializers are made once per set of keys, not twice a request
+    (making one signs a test value to learn what it produces)."""
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer] = {}
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        serializer = super().get_signing_serializer(app)
-        if serializer is None or not is_kiosk_request():
-            return serializer
-        return URLSafeTimedSerializer(
-            serializer.secret_keys, salt="intake-kiosk-session", serializer=self.serializer,
-            signer_kwargs={"key_derivation": self.key_derivation,
-                           "digest_method": self.digest_method})
+        if not app.secret_key:
+            return None
+        kiosk = is_kiosk_request()
+        key = (kiosk, app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        serializer = self._serializers.get(key)
+        if serializer is None:
+            serializer = super().get_signing_serializer(app)
+            if serializer is not None and kiosk:
+                serializer = URLSafeTimedSerializer(
+                    serializer.secret_keys, salt="intake-kiosk-session", serializer=self.serializer,
+                    signer_kwargs={"key_derivation": self.key_derivation,
+                                   "digest_method": self.digest_method})
+            if len(self._serializers) >= 8:  # keys rotated: forget the old ones
+                self._serializers.clear()
+            self._serializers[key] = serializer
+        return serializer
 
     def get_cookie_name(self, app: Flask) -> str:
         return SESSION_COOKIE if is_kiosk_request() else super().get_cookie_name(app)
@@ -82,7 +96,11 @@ def select_locale() -> str:
 
 
 def _device_serializer(app: Flask) -> URLSafeSerializer:
-    return URLSafeSerializer(app.secret_key, salt="intake-kiosk-device")
+    cached = app.extensions.get("intake_kiosk_device_serializer")
+    if cached is None or cached[0] != app.secret_key:
+        cached = (app.secret_key, URLSafeSerializer(app.secret_key, salt="intake-kiosk-device"))
+        app.extensions["intake_kiosk_device_serializer"] = cached
+    return cached[1]
 
 
 def device_cookie_value(app: Flask, device_id: int, token: str) -> str:
@@ -100,8 +118,9 @@ def clear_device_cookie(response: Any, app: Flask) -> None:
                            secure=bool(app.config.get("SESSION_COOKIE_SECURE")))
 
 
-def device_from_cookie(app: Flask) -> Any:
-    """The enrolled device named by the request's device cookie, or None."""
+def device_claim(app: Flask) -> Any:
+    """What the request's device cookie says (`kiosk.DeviceClaim`), if this
+    app signed it; not yet checked against the devices table. Else None."""
     from intake.services import kiosk
 
     raw = request.cookies.get(DEVICE_COOKIE)
@@ -113,7 +132,31 @@ def device_from_cookie(app: Flask) -> Any:
         return None
     if not isinstance(payload, dict):
         return None
-    return kiosk.authenticate_device(payload.get("d"), payload.get("t"))
+    device_id, token = payload.get("d"), payload.get("t")
+    if not isinstance(device_id, int) or not isinstance(token, str):
+        return None
+    return kiosk.DeviceClaim(device_id, token)
+
+
+def checks_device(view: F) -> F:
+    """Mark a kiosk view whose own statement checks the device cookie's
+    claim against the devices table (Send). Before it runs, the request
+    holds the signed claim (`g.kiosk_device`) instead of a checked device:
+    one query fewer. The view must call `checked_device()` before it does
+    anything but that statement."""
+    view.checks_device = True  # type: ignore[attr-defined]
+    return view
+
+
+def checked_device() -> Any:
+    """The request's device, checked against the devices table now if only
+    its claim was held (see `checks_device`); None if it is not enrolled."""
+    from intake.services import kiosk
+
+    device = g.get("kiosk_device")
+    if isinstance(device, kiosk.DeviceClaim):
+        device = g.kiosk_device = kiosk.authenticate_device(device.id, device.token)
+    return device
 
 
 def kiosk_device_required(view: F) -> F:

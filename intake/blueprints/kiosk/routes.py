@@ -18,8 +18,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
 from intake.blueprints.kiosk import bp
-from intake.blueprints.kiosk.access import (clear_device_cookie, device_from_cookie,
-                                            kiosk_device_required, set_device_cookie)
+from intake.blueprints.kiosk.access import (checked_device, checks_device, clear_device_cookie,
+                                            device_claim, kiosk_device_required,
+                                            set_device_cookie)
 from intake.db import lock_for_write, reads_first
 from intake.extensions import db, limiter, login_manager
 from intake.forms import attach_errors
@@ -41,13 +42,16 @@ def kiosk_context() -> Any:
     # A staff sign-in in the same browser counts for nothing here.
     g._login_user = login_manager.anonymous_user()
     app = current_app._get_current_object()
-    g.kiosk_device = device_from_cookie(app)
+    g.kiosk_device = claim = device_claim(app)
+    view = app.view_functions.get(request.endpoint or "")
+    if claim is not None and not getattr(view, "checks_device", False):
+        checked_device()
     if g.kiosk_device is None:
         return None
     now = time.time()
     seen = session.get("seen")
     if seen and now - seen > kiosk.setting("INTAKE_KIOSK_IDLE_TIMEOUT_SECONDS") and \
-            session.get("draft"):
+            session.get("draft") and checked_device() is not None:
         _wipe("idle")
     session["seen"] = now
     if request.endpoint == "kiosk.step" and request.method == "POST":
@@ -91,7 +95,7 @@ def _wipe(reason: str) -> None:
 
 
 def _current_draft() -> Any:
-    device = g.get("kiosk_device")
+    device = checked_device()
     if device is None:
         return None
     draft = kiosk.load_draft(session.get("draft"), device)
@@ -379,9 +383,12 @@ def review() -> Any:
 @bp.route("/submit", methods=["POST"])
 @kiosk_device_required
 @reads_first
+@checks_device
 def submit() -> Any:
     # CSRFProtect has checked the token before the view, as on every POST.
     sent = kiosk.submit_reviewed(session.get("draft"), g.kiosk_device)
+    if isinstance(sent, str) and checked_device() is None:  # revoked since the last page
+        return render_template("kiosk/not_enrolled.html"), 403
     if sent == kiosk.NOT_REVIEWED:  # changed since the review page (another tab)
         lock_for_write(db.session)  # this view reads first: from here the draft cannot change
         draft = _current_draft()
