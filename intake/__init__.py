@@ -55,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     templating.init_app(app)
     inputs.init_app(app)  # NUL in URLs, ids past INTEGER: 400/404 before any view
+    db_setup.commit_at_the_edge(app)  # last: its after_request hook runs first
 
     from intake.blueprints.admin import bp as admin_bp
     from intake.blueprints.auth import bp as auth_bp

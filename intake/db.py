@@ -36,7 +36,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
@@ -166,8 +166,9 @@ def configure_engine(engine: Engine) -> None:
 def lock_for_write(session: Any) -> None:
     """Hold the write lock from here to the commit, as a transaction that
     began with BEGIN IMMEDIATE does (only a `reads_first` request on SQLite
-    does not hold it yet). Read what the writes depend on after this."""
-    connection = session.connection()
+    does not hold it yet). Read what the writes depend on after this.
+    `session` may also be the session's Connection."""
+    connection = session if isinstance(session, Connection) else session.connection()
     begin = _WRITE_LOCKS.get(connection.engine)
     if begin is not None:
         begin(connection)
@@ -197,10 +198,7 @@ def _reads_first() -> bool:
 
 
 def init_app(app: "Flask") -> None:
-    """One commit per request, at the edge: services only flush. A response
-    of 400 or more (a form shown again with errors is 422) rolls back, so a
-    failed request never leaves half its writes behind."""
-    from intake.extensions import db
+    """Marks each request's view as `reads_first` or not, before any hook reads."""
 
     @app.before_request
     def mark_reads_first() -> None:
@@ -208,6 +206,18 @@ def init_app(app: "Flask") -> None:
 
         view = app.view_functions.get(request.endpoint or "")
         g.reads_first = bool(getattr(view, "reads_first", False))
+
+
+def commit_at_the_edge(app: "Flask") -> None:
+    """One commit per request, at the edge: services only flush. A response
+    of 400 or more (a form shown again with errors is 422) rolls back, so a
+    failed request never leaves half its writes behind.
+
+    Register it after every other app-wide after_request hook: Flask runs
+    them last-registered first, so the commit comes straight after the view
+    (and its blueprint's hooks), and a SQLite writer holds the write lock no
+    longer than that, not through the header hooks as well."""
+    from intake.extensions import db
 
     @app.after_request
     def commit_or_rollback(response: Any) -> Any:

@@ -147,7 +147,7 @@ def _chain_pending(session: Session) -> None:
     # Core statements on the transaction's connection: the rows are plain
     # inserts, and the ORM's unit of work cost more than the rest of a commit.
     connection = session.connection()
-    lock_for_write(session)  # SQLite: a reads_first request may not hold it yet
+    lock_for_write(connection)  # SQLite: a reads_first request may not hold it yet
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_CHAIN_LOCK})
     head = connection.execute(_HEAD).first()
@@ -158,7 +158,7 @@ def _chain_pending(session: Session) -> None:
         row = {**row, "seq": seq, "prev_hash": prev}
         row["row_hash"] = prev = row_hash(row)
         rows.append(row)
-    connection.execute(_INSERT, rows)  # in chain order
+    connection.execute(_INSERT, rows if len(rows) > 1 else rows[0])  # in chain order
 
 
 def _within(scope: SessionTransaction | None, transaction: SessionTransaction) -> bool:

@@ -617,7 +617,7 @@ def submit_reviewed(key: Any, device: DeviceClaim) -> int | str:
     if row is None:  # an expired draft is left to the worker's purge
         return NOT_REVIEWED if connection.execute(_LIVE_DRAFT, mine).first() else NO_DRAFT
     reviewed = row.reviewed
-    return _file_submission(device.id, row.language, row.data, reviewed["patient"],
+    return _file_submission(connection, device.id, row.language, row.data, reviewed["patient"],
                             reviewed["insurance"])
 
 
@@ -637,7 +637,7 @@ def submit(draft: KioskDraft, patient: Mapping[str, Any],
     # Only as it was read: a draft changed since (another tab) is not sent as it was.
     if connection.execute(_DELETE_AS_READ, {"id": draft.id, "updated_at": updated_at}).rowcount != 1:
         return NO_DRAFT
-    return _file_submission(draft.device_id, draft.language, data, patient, insurance)
+    return _file_submission(connection, draft.device_id, draft.language, data, patient, insurance)
 
 
 def _check_signed(data: Mapping[str, Any]) -> None:
@@ -645,7 +645,7 @@ def _check_signed(data: Mapping[str, Any]) -> None:
         raise FieldErrors({"consents": ["unsigned"]})
 
 
-def _file_submission(device_id: int, language: str, data: Mapping[str, Any],
+def _file_submission(connection: Any, device_id: int, language: str, data: Mapping[str, Any],
                      patient: Mapping[str, Any], insurance: list[Mapping[str, Any]]) -> int:
     """The submission of a draft just deleted: what the patient entered, their
     card pictures (which now belong to it) and their signed consents."""
@@ -664,7 +664,7 @@ def _file_submission(device_id: int, language: str, data: Mapping[str, Any],
         detail = data["signed"][kind]
         signed.append({**detail, "signature_png": signatures.get(kind)
                        if detail["method"] == "drawn" else None})
-    submission_id = db.session.connection().execute(_INSERT_SUBMISSION, {
+    submission_id = connection.execute(_INSERT_SUBMISSION, {
         "device_id": device_id, "language": language, "status": "pending", "submitted_at": _now(),
         "data": {"patient": {k: _jsonable(patient.get(k)) for k in PATIENT_FIELDS},
                  "coverages": coverages_out,
