@@ -6,9 +6,12 @@ temporary SQLite database made by the migrations, plus one public bare route
 _support.bench_app). Then, in ONE run:
 
 1. unmeasured: one kiosk device enrolled through /kiosk/enroll; N complete
-   drafts prepared through the real pages, each with its own cookie jar:
-   start, every step posted (about, contact, emergency, insurance without
-   card photos, consents signed by typing), the review page reached;
+   drafts (and a few more for the warm-up) prepared through the real pages,
+   each with its own cookie jar: start, every step posted (about, contact,
+   emergency, insurance without card photos, consents signed by typing), the
+   review page reached; then both routes warmed up, so each worker has built
+   its statements and caches before anything is timed (the first Sends of a
+   worker took up to 100 ms);
 2. measured, with the same client harness (http.client, one keep-alive
    connection per thread, C threads): the N final POSTs to /kiosk/submit
    that turn a complete draft into a submission, and bare GETs; the bare
@@ -269,6 +272,8 @@ def main() -> int:
     parser.add_argument("--bare", type=int, default=3000, help="bare GETs in all (default 3000)")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved bare/submit rounds (default 5)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--warmup", type=int, default=40,
+                        help="unmeasured submissions first, with the bare warm-up (default 40)")
     parser.add_argument("--quick", action="store_true", help="100 drafts, 1000 bare GETs")
     args = parser.parse_args()
     if args.quick:
@@ -283,7 +288,9 @@ def main() -> int:
             device_cookie = enroll(url, code)
             start = time.perf_counter()
             with ThreadPoolExecutor(args.threads) as pool:
-                drafts = list(pool.map(lambda n: prepare_draft(url, device_cookie, payer_id, n), range(args.drafts)))
+                drafts = list(pool.map(lambda n: prepare_draft(url, device_cookie, payer_id, n),
+                                       range(args.drafts + args.warmup)))
+            warmup, drafts = drafts[:args.warmup], drafts[args.warmup:]
             starts = [d.start_seconds for d in drafts]
             print(f"prepared {len(drafts)} complete drafts through the kiosk pages in "
                   f"{time.perf_counter() - start:.1f} s, {args.threads} at a time "
@@ -291,6 +298,9 @@ def main() -> int:
                   f"of the last 20 {statistics.median(starts[-20:]) * 1e3:.1f} ms)")
 
             load(url, bare_requests(300), args.threads)  # warm-up
+            warm = load(url, submit_requests(warmup), args.threads)
+            if failures(warm, lambda s: s[0] == 302 and s[1].endswith("/kiosk/done")):
+                raise RuntimeError(f"warm-up submissions failed: {warm.statuses[:3]}")
             # Interleaved rounds, so a change in the machine's load hits both sides alike.
             bares, submits = [], []
             cpu_bare, cpu_submit = [0.0, 0.0], [0.0, 0.0]
@@ -320,13 +330,15 @@ def main() -> int:
     print(f"server CPU per request (user + system, ms): bare {per_bare[0]:.2f} + {per_bare[1]:.2f}, "
           f"submit {per_submit[0]:.2f} + {per_submit[1]:.2f}; bare / submit CPU: "
           f"{sum(per_bare) / sum(per_submit):.0%} (steadier than the rates on a busy machine)")
-    print(f"database after the run: {subs} pending submissions (expected {len(drafts)}), {left} drafts left (expected 0)")
+    expected = len(drafts) + args.warmup
+    print(f"database after the run: {subs} pending submissions (expected {expected}: {len(drafts)} "
+          f"measured, {args.warmup} warm-up), {left} drafts left (expected 0)")
     problems = []
     if bad_bare:
         problems.append(f"{len(bad_bare)} bare requests failed, e.g. {bad_bare[0]}")
     if bad_submit:
         problems.append(f"{len(bad_submit)} submissions failed, e.g. {bad_submit[0]}")
-    if subs != len(drafts) or left:
+    if subs != expected or left:
         problems.append("submissions lost or drafts left behind")
     if ratio < TARGET:
         problems.append(f"ratio {ratio:.0%} below {TARGET:.0%}")
