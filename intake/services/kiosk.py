@@ -632,7 +632,7 @@ def submit(draft: KioskDraft, patient: Mapping[str, Any],
     updated_at = touched[0] if touched else draft.updated_at
     db.session.expunge(draft)  # deleted below without the ORM: no flush of that touch
     data = _copy(draft)
-    _check_signed(data)
+    _check_signed(data)  # before any write: the caller answers FieldErrors with a redirect
     connection = db.session.connection()
     # Only as it was read: a draft changed since (another tab) is not sent as it was.
     if connection.execute(_DELETE_AS_READ, {"id": draft.id, "updated_at": updated_at}).rowcount != 1:
@@ -648,7 +648,9 @@ def _check_signed(data: Mapping[str, Any]) -> None:
 def _file_submission(connection: Any, device_id: int, language: str, data: Mapping[str, Any],
                      patient: Mapping[str, Any], insurance: list[Mapping[str, Any]]) -> int:
     """The submission of a draft just deleted: what the patient entered, their
-    card pictures (which now belong to it) and their signed consents."""
+    card pictures (which now belong to it) and their signed consents. A
+    reviewed draft is always signed (the review page validated it); if not,
+    the FieldErrors here fails the request and rolls the DELETE back."""
     _check_signed(data)
     cards = dict(data.get("cards") or {})
     signatures = data.get("signatures") or {}
