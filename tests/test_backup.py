@@ -517,10 +517,57 @@ def test_postgres_pg_dump_failure_is_reported_without_the_password(make_app, tmp
         pytest.skip("pg_dump is not installed")
     app = make_app(SQLALCHEMY_DATABASE_URI="postgresql+psycopg://intake:s3cret-pw@127.0.0.1:1/office")
     result = app.test_cli_runner().invoke(cli, ["backup", "--output", str(tmp_path / "b.tar")])
-    assert result.exit_code == 1 and "pg_dump failed" in result.output, result.output
+    assert result.exit_code == 1 and "cannot be reached" in result.output, result.output
+    assert "port 1" in result.output
     assert "s3cret" not in result.output
     assert not list(tmp_path.glob("b.tar*")) and not list(tmp_path.glob(".intake-backup-*"))
     with app.app_context():
+        db.engine.dispose()
+
+
+def test_postgres_url_options_reach_pg_dump(make_app, monkeypatch):
+    """sslmode and the other libpq keywords in DATABASE_URL go to the tools
+    in a connection string, so a backup connects the way the app does."""
+    app = make_app(SQLALCHEMY_DATABASE_URI="postgresql+psycopg://intake:s3cret-pw@db.example:5433/"
+                                           "office?sslmode=verify-full&sslrootcert=/etc/ssl/it's.pem")
+    monkeypatch.setattr(backup_service.shutil, "which", lambda name: None)
+    result = app.test_cli_runner().invoke(cli, ["backup"])
+    assert result.exit_code == 1 and "s3cret" not in result.output
+    assert "sslmode=" in result.output and "verify-full" in result.output, result.output
+    with app.app_context():
+        args, env = backup_service._pg_connection()
+        assert args[-2:] == ["--dbname", "dbname='office' sslmode='verify-full' "
+                                         "sslrootcert='/etc/ssl/it\\'s.pem'"]
+        assert env["PGPASSWORD"] == "s3cret-pw"
+        db.engine.dispose()
+
+
+@postgres_only
+@needs_tools
+def test_postgres_backup_with_url_options_records_its_audit_head(make_app, tmp_path):
+    """Options in the URL are passed on (a wrong one fails the backup), and
+    the manifest names the audit head of the dump's own snapshot."""
+    from intake.services import audit
+
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"{PG_URL}?sslmode=disable&application_name=intake-test")
+    with app.app_context():
+        audit.record("test.before_backup")
+        db.session.commit()
+    runner = app.test_cli_runner()
+    target = tmp_path / "office.tar"
+    result = runner.invoke(cli, ["backup", "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    with tarfile.open(target) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))
+    with app.app_context():
+        head = db.session.execute(text("SELECT seq, row_hash FROM audit_events "
+                                       "WHERE action != 'system.backup' ORDER BY seq DESC LIMIT 1")).one()
+        db.session.rollback()
+    assert manifest["audit_head"] == {"seq": head.seq, "row_hash": head.row_hash}
+    bad = make_app(SQLALCHEMY_DATABASE_URI=f"{PG_URL}?sslmode=no-such-mode")
+    with bad.app_context():
+        with pytest.raises(backup_service.BackupError):
+            backup_service.backup(tmp_path / "bad.tar")
         db.engine.dispose()
 
 

@@ -49,6 +49,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
 
 from intake.extensions import db
 
@@ -235,8 +236,15 @@ def _load_sqlite(source: Path, live: Path) -> None:
         src.close()
 
 
+def _libpq_value(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def _pg_connection() -> tuple[list[str], dict[str, str]]:
-    """libpq arguments from the URL, and the environment carrying the password."""
+    """libpq arguments from the URL, and the environment carrying the password.
+    The URL's options (`?sslmode=verify-full&sslrootcert=...`) are libpq's
+    own keywords, as psycopg reads them: they go with the database name as a
+    connection string, so the tools connect the way the app does."""
     url = database_url()
     args = []
     if url.host:
@@ -245,17 +253,27 @@ def _pg_connection() -> tuple[list[str], dict[str, str]]:
         args += ["--port", str(url.port)]
     if url.username:
         args += ["--username", url.username]
-    args += ["--dbname", url.database or ""]
+    dbname = url.database or ""
+    if url.query:
+        options = {key: value[-1] if isinstance(value, tuple) else value
+                   for key, value in url.query.items()}
+        dbname = " ".join(f"{key}={_libpq_value(value)}"
+                          for key, value in {"dbname": dbname, **options}.items())
+    args += ["--dbname", dbname]
     env = {**os.environ, "PGCONNECT_TIMEOUT": os.environ.get("PGCONNECT_TIMEOUT", "15")}
     if url.password:
         env["PGPASSWORD"] = str(url.password)
     return args, env
 
 
-def _pg_tool(name: str, args: list[str], by_hand: str, *, connect: bool = True) -> None:
+def _need_tool(name: str, by_hand: str) -> None:
     if shutil.which(name) is None:
         raise BackupError(f"{name} is not installed here (Debian: postgresql-client, at the "
                           f"server's major version). By hand: {by_hand}")
+
+
+def _pg_tool(name: str, args: list[str], by_hand: str, *, connect: bool = True) -> None:
+    _need_tool(name, by_hand)
     conn, env = _pg_connection()
     done = subprocess.run([name, *(conn if connect else []), *args], env=env, capture_output=True,
                           text=True, stdin=subprocess.DEVNULL)
@@ -304,10 +322,25 @@ def _snapshot(work: Path, check: bool) -> tuple[Path, str | None, dict[str, Any]
             conn.close()
         return target, revision, {"seq": head[0], "row_hash": head[1]} if head else None
     target = work / DATABASE_MEMBER["postgresql"]
-    _pg_tool("pg_dump", ["--format=custom", "--no-owner", "--file", str(target)],
-             _pg_by_hand("intake.dump", "pg_dump"))
-    # pg_dump's snapshot is not ours to read: the migration is the one this code runs.
-    return target, migration_head(), None
+    # pg_dump copies a snapshot this transaction exports, so the migration
+    # and the audit head read here are the dump's own.
+    by_hand = _pg_by_hand("intake.dump", "pg_dump")
+    _need_tool("pg_dump", by_hand)
+    try:
+        conn = db.engine.connect()
+    except OperationalError as exc:
+        said = str(exc.orig).strip().splitlines() or ["no message"]
+        raise BackupError(f"The database cannot be reached for the backup: {said[0]}") from None
+    with conn:
+        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
+            revision = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+            head = conn.exec_driver_sql("SELECT seq, row_hash FROM audit_events "
+                                        "ORDER BY seq DESC LIMIT 1").first()
+            _pg_tool("pg_dump", ["--format=custom", "--no-owner", f"--snapshot={snapshot}",
+                                 "--file", str(target)], by_hand)
+    return target, revision, {"seq": head[0], "row_hash": head[1]} if head else None
 
 
 # ---- the archive ---------------------------------------------------------------
