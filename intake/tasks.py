@@ -43,6 +43,18 @@ def _app() -> Any:
     return _bound_app
 
 
+def _commit_in_app(work: Any) -> None:
+    """`work()` in the app's context as one transaction, committed if it returns."""
+    from intake.extensions import db
+
+    with _app().app_context():
+        try:
+            work()
+            db.session.commit()
+        finally:
+            db.session.remove()
+
+
 @huey.task()
 def run_bulk_export(job_id: str) -> None:
     from intake.extensions import db
@@ -57,37 +69,25 @@ def run_bulk_export(job_id: str) -> None:
 
 @huey.periodic_task(crontab(minute="*/15"))
 def purge_expired_exports() -> None:
-    from intake.extensions import db
     from intake.services import bulk
 
-    with _app().app_context():
-        bulk.purge_expired()
-        db.session.commit()
-        db.session.remove()
+    _commit_in_app(bulk.purge_expired)
 
 
 @huey.periodic_task(crontab(minute="*/15"))
 def purge_saved_searches() -> None:
     """FHIR POST searches' saved terms, once their paging links have expired."""
-    from intake.extensions import db
     from intake.services import fhir_api
 
-    with _app().app_context():
-        fhir_api.purge_expired_searches()
-        db.session.commit()
-        db.session.remove()
+    _commit_in_app(fhir_api.purge_expired_searches)
 
 
 @huey.periodic_task(crontab(minute="*/10"))
 def purge_kiosk_drafts() -> None:
     """Expired kiosk drafts and unreferenced kiosk pictures, off the request path."""
-    from intake.extensions import db
     from intake.services import kiosk
 
-    with _app().app_context():
-        kiosk.purge_expired()
-        db.session.commit()
-        db.session.remove()
+    _commit_in_app(kiosk.purge_expired)
 
 
 def anchor_due(moment: datetime) -> bool:

@@ -117,6 +117,25 @@ def test_expired_drafts_and_their_pictures_are_purged(app, tablet):
     assert list(folder.glob("*.jpg")) == []
 
 
+def test_the_worker_purges_expired_drafts_and_commits(app, tablet):
+    from datetime import timedelta
+
+    from intake import tasks
+    from tests.kiosk.factories import enrolled_client
+
+    tablet.post("/kiosk/start", data={"language": "en"})
+    enrolled_client(app, "Second tablet").post("/kiosk/start", data={"language": "es"})  # live
+    with app.app_context():
+        first = db.session.execute(db.select(KioskDraft).order_by(KioskDraft.id)).scalars().first()
+        first.expires_at -= timedelta(hours=2)
+        db.session.commit()
+        first_id = first.id
+    tasks.purge_kiosk_drafts()  # huey runs it at once in tests
+    with app.app_context():
+        left = db.session.execute(db.select(KioskDraft.id)).scalars().all()
+        assert first_id not in left and len(left) == 1
+
+
 def test_nothing_of_a_submission_is_readable_from_the_kiosk_afterwards(app, tablet):
     fill_intake(tablet, app)
     done = tablet.get("/kiosk/done")
