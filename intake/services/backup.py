@@ -56,6 +56,9 @@ from intake.extensions import db
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_DUMP_MAGIC = b"PGDMP"
 REQUIRED_TABLES = ("alembic_version", "audit_events", "patients", "users")
+# Read from a copied SQLite file, or from pg_dump's snapshot, for the checks and the manifest.
+_REVISION_SQL = "SELECT version_num FROM alembic_version"
+_AUDIT_HEAD_SQL = "SELECT seq, row_hash FROM audit_events ORDER BY seq DESC LIMIT 1"
 
 ARCHIVE_FORMAT = "intake-backup"
 ARCHIVE_VERSION = 1
@@ -200,7 +203,7 @@ def check_file(path: Path, shown_as: Path | None = None) -> str:
         missing = [t for t in REQUIRED_TABLES if t not in tables]
         if missing:
             raise BackupError(f"{name} is not an intake database (no table {', '.join(missing)}).")
-        versions = [r[0] for r in conn.execute("SELECT version_num FROM alembic_version")]
+        versions = [r[0] for r in conn.execute(_REVISION_SQL)]
     except sqlite3.DatabaseError as exc:
         raise BackupError(f"{name} is damaged or not a database ({type(exc).__name__}).") from None
     finally:
@@ -299,6 +302,10 @@ PG_RESTORE_OPTIONS = ["--clean", "--if-exists", "--no-owner", "--single-transact
                       "--exit-on-error"]
 
 
+def _head(row: Any) -> dict[str, Any] | None:
+    return {"seq": row[0], "row_hash": row[1]} if row else None
+
+
 def _snapshot(work: Path, check: bool) -> tuple[Path, str | None, dict[str, Any] | None]:
     """The database copied into `work`: (file, revision, audit head or None).
     Without `check` a damaged database is copied as it is (before a restore)."""
@@ -313,14 +320,13 @@ def _snapshot(work: Path, check: bool) -> tuple[Path, str | None, dict[str, Any]
             check_file(target)
         conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
         try:
-            revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
-            head = conn.execute("SELECT seq, row_hash FROM audit_events "
-                                "ORDER BY seq DESC LIMIT 1").fetchone()
+            revision = conn.execute(_REVISION_SQL).fetchone()[0]
+            head = conn.execute(_AUDIT_HEAD_SQL).fetchone()
         except (sqlite3.Error, TypeError):
             return target, None, None  # unreadable: only possible unchecked
         finally:
             conn.close()
-        return target, revision, {"seq": head[0], "row_hash": head[1]} if head else None
+        return target, revision, _head(head)
     target = work / DATABASE_MEMBER["postgresql"]
     # pg_dump copies a snapshot this transaction exports, so the migration
     # and the audit head read here are the dump's own.
@@ -335,12 +341,11 @@ def _snapshot(work: Path, check: bool) -> tuple[Path, str | None, dict[str, Any]
         conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
-            revision = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
-            head = conn.exec_driver_sql("SELECT seq, row_hash FROM audit_events "
-                                        "ORDER BY seq DESC LIMIT 1").first()
+            revision = conn.exec_driver_sql(_REVISION_SQL).scalar()
+            head = conn.exec_driver_sql(_AUDIT_HEAD_SQL).first()
             _pg_tool("pg_dump", ["--format=custom", "--no-owner", f"--snapshot={snapshot}",
                                  "--file", str(target)], by_hand)
-    return target, revision, {"seq": head[0], "row_hash": head[1]} if head else None
+    return target, revision, _head(head)
 
 
 # ---- the archive ---------------------------------------------------------------
