@@ -306,3 +306,120 @@ def test_a_failed_commit_is_reported_and_hands_the_turn_on(make_app):
     thread.start()
     thread.join(10)
     assert took and took[0] < 1  # not the 5 s queue timeout
+
+
+# ---- statements sent straight to the driver (intake.db.DriverStatement) -----
+
+def _device_row(app) -> int:
+    from intake.services import kiosk
+
+    with app.app_context():
+        device, _code = kiosk.create_device("Driver tablet")
+        db.session.commit()
+        return device.id
+
+
+def test_a_driver_statement_stores_and_reads_what_sqlalchemy_would(app):
+    """The same values inserted once through SQLAlchemy and once straight
+    through the driver are stored alike (UTC timestamps, JSON) and read back
+    alike, with the columns' own conversions."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import bindparam
+
+    from intake.db import DriverStatement
+    from intake.models import KioskSubmission
+
+    table = KioskSubmission.__table__
+    names = ("device_id", "language", "status", "submitted_at", "data")
+    insert = DriverStatement(table.insert().values({n: bindparam(n) for n in names})
+                             .returning(table.c.id, table.c.data, table.c.submitted_at))
+    device_id = _device_row(app)
+    # Not UTC on the way in: both paths must store it as UTC.
+    at = datetime(2026, 3, 8, 1, 59, 58, 123456, tzinfo=timezone(timedelta(hours=-5)))
+    values = {"device_id": device_id, "language": "pl", "status": "pending", "submitted_at": at,
+              "data": {"patient": {"given_name": "Zoë", "races": ["2106-3"]}, "n": 1, "none": None}}
+    with app.app_context():
+        connection = db.session.connection()
+        by_orm = connection.execute(table.insert().returning(table.c.id), values).scalar_one()
+        [(by_driver, data, submitted_at)] = insert.rows(connection, values)
+        db.session.commit()
+        assert data == values["data"]  # decoded, not text
+        assert submitted_at == at  # the same instant, read back as an aware datetime
+        raw = {row.id: tuple(row[1:]) for row in db.session.execute(
+            db.select(table.c.id, db.cast(table.c.submitted_at, db.String),
+                      db.cast(table.c.data, db.Text), table.c.language))}
+        assert raw[by_driver] == raw[by_orm]  # byte for byte the same in the database
+        loaded = db.session.get(KioskSubmission, by_driver)
+        assert loaded.data == values["data"] and loaded.submitted_at == at
+        assert loaded.submitted_at.tzinfo is not None
+
+
+def test_a_driver_statement_with_a_bound_limit_and_many_rows(app):
+    from sqlalchemy import bindparam, select
+
+    from intake.db import DriverStatement
+    from intake.models import KioskSubmission
+    from intake.models.base import utcnow
+
+    table = KioskSubmission.__table__
+    names = ("device_id", "language", "status", "submitted_at", "data")
+    insert = DriverStatement(table.insert().values({n: bindparam(n) for n in names}))
+    newest = DriverStatement(select(table.c.language).order_by(table.c.id.desc()).limit(2))
+    device_id = _device_row(app)
+    with app.app_context():
+        connection = db.session.connection()
+        insert.run_many(connection, [{"device_id": device_id, "language": lang, "status": "pending",
+                                      "submitted_at": utcnow(), "data": {}} for lang in ("en", "es", "fr")])
+        assert newest.rows(connection) == [("fr",), ("es",)]
+        db.session.commit()
+
+
+def test_a_driver_statement_raises_sqlalchemy_errors(app):
+    from sqlalchemy import bindparam
+    from sqlalchemy.exc import IntegrityError
+
+    from intake.db import DriverStatement
+    from intake.models import KioskSubmission
+    from intake.models.base import utcnow
+
+    table = KioskSubmission.__table__
+    names = ("device_id", "language", "status", "submitted_at", "data")
+    insert = DriverStatement(table.insert().values({n: bindparam(n) for n in names}))
+    with app.app_context():
+        connection = db.session.connection()
+        with pytest.raises(IntegrityError):  # no such device: the foreign key
+            insert.run_many(connection, [{"device_id": 999_999, "language": "en", "status": "pending",
+                                          "submitted_at": utcnow(), "data": {}}])
+        db.session.rollback()
+
+
+def test_a_driver_write_takes_the_sqlite_write_lock(make_app):
+    """A reads_first request holds no lock until its first write; a write
+    sent straight to the driver takes it as any other write does."""
+    from sqlalchemy import bindparam
+
+    from intake.db import DriverStatement, start_reads_first
+    from intake.models import KioskSubmission
+    from intake.models.base import utcnow
+
+    app = make_app()
+    path = _sqlite_path(app)
+    table = KioskSubmission.__table__
+    names = ("device_id", "language", "status", "submitted_at", "data")
+    insert = DriverStatement(table.insert().values({n: bindparam(n) for n in names}))
+    device_id = _device_row(app)
+    with app.app_context():
+        start_reads_first()
+        connection = db.session.connection()
+        assert not connection.connection.dbapi_connection.in_transaction
+        insert.run_many(connection, [{"device_id": device_id, "language": "en", "status": "pending",
+                                      "submitted_at": utcnow(), "data": {}}])
+        assert connection.connection.dbapi_connection.in_transaction
+        other = sqlite3.connect(path, timeout=0.05, isolation_level=None)
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        finally:
+            other.close()
+        db.session.commit()

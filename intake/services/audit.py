@@ -40,10 +40,10 @@ from typing import Any
 
 from flask import current_app, g, has_app_context, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import event, select, text
+from sqlalchemy import bindparam, event, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
-from intake.db import lock_for_write
+from intake.db import DriverStatement, lock_for_write
 from intake.extensions import db
 from intake.models import AuditEvent
 from intake.models.audit import GENESIS_HASH
@@ -135,7 +135,12 @@ def row_hash(row: Mapping[str, Any] | AuditEvent) -> str:
 
 
 _HEAD = select(AuditEvent.seq, AuditEvent.row_hash).order_by(AuditEvent.seq.desc()).limit(1)
-_INSERT = AuditEvent.__table__.insert()
+# Every audited request commits through these two: straight to the driver.
+_CHAIN_HEAD = DriverStatement(_HEAD)
+_CHAIN_COLUMNS = ("seq", "at", "user_id", "actor", "action", "patient_id", "object_type",
+                  "object_id", "remote_addr", "detail", "prev_hash", "row_hash")
+_INSERT = DriverStatement(AuditEvent.__table__.insert().values(
+    {name: bindparam(name) for name in _CHAIN_COLUMNS}))
 
 
 def _chain_pending(session: Session) -> None:
@@ -150,15 +155,15 @@ def _chain_pending(session: Session) -> None:
     lock_for_write(connection)  # SQLite: a reads_first request may not hold it yet
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_CHAIN_LOCK})
-    head = connection.execute(_HEAD).first()
-    seq, prev = (head.seq, head.row_hash) if head else (0, GENESIS_HASH)
+    head = _CHAIN_HEAD.rows(connection)
+    seq, prev = head[0] if head else (0, GENESIS_HASH)
     rows = []
     for row, _scope in pending:
         seq += 1
         row = {**row, "seq": seq, "prev_hash": prev}
         row["row_hash"] = prev = row_hash(row)
         rows.append(row)
-    connection.execute(_INSERT, rows if len(rows) > 1 else rows[0])  # in chain order
+    _INSERT.run_many(connection, rows)  # in chain order
 
 
 def _within(scope: SessionTransaction | None, transaction: SessionTransaction) -> bool:

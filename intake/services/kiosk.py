@@ -29,7 +29,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm.attributes import get_history
 
-from intake.db import on_commit
+from intake.db import DriverStatement, on_commit
 from intake.extensions import db
 from intake.models import KioskDevice, KioskDraft, KioskSubmission, Patient, Payer, SignedConsent
 from intake.models.base import utcnow
@@ -566,11 +566,14 @@ def _jsonable(value: Any) -> Any:
 
 def mark_reviewed(draft: KioskDraft, patient: Mapping[str, Any],
                   insurance: list[Mapping[str, Any]]) -> None:
-    """Keep the values the review page validated and showed: submitting sends
-    exactly these, without validating every step again. Any later change to
-    the draft drops them (`_changed`)."""
-    reviewed = {"patient": {k: _jsonable(patient.get(k)) for k in PATIENT_FIELDS},
-                "insurance": [{k: _jsonable(v) for k, v in cov.items()} for cov in insurance]}
+    """Keep the submission the review page validated and showed, whole:
+    Send files exactly this, without validating every step again or building
+    it anew. Any later change to the draft drops it (`_changed`)."""
+    try:
+        submission, leftovers = _submission_data(_copy(draft), patient, insurance)
+        reviewed: dict[str, Any] | None = {"submission": submission, "leftovers": leftovers}
+    except FieldErrors:  # a consent unsigned: Send validates again and asks for it
+        reviewed = None
     if draft.reviewed == reviewed:
         return
     draft.reviewed = reviewed
@@ -582,15 +585,17 @@ _SUBMISSION = KioskSubmission.__table__
 _MINE = (_DRAFT.c.key_hash == bindparam("key_hash"), _DRAFT.c.device_id == bindparam("device_id"))
 # Send: the draft goes only if it is live, still as the review page showed
 # it, and the device is enrolled with this token and not revoked.
-_SEND_REVIEWED = _DRAFT.delete().where(
+_SEND_REVIEWED = DriverStatement(_DRAFT.delete().where(
     *_MINE, _DRAFT.c.expires_at > bindparam("now"), _DRAFT.c.reviewed.is_not(None),
     exists().where(_DEVICE.c.id == bindparam("device_id"),
                    _DEVICE.c.token_hash == bindparam("token_hash"), _DEVICE.c.revoked_at.is_(None)),
-).returning(_DRAFT.c.language, _DRAFT.c.data, _DRAFT.c.reviewed)
+).returning(_DRAFT.c.language, _DRAFT.c.reviewed))
 _LIVE_DRAFT = select(_DRAFT.c.id).where(*_MINE, _DRAFT.c.expires_at > bindparam("now"))
 _DELETE_AS_READ = _DRAFT.delete().where(_DRAFT.c.id == bindparam("id"),
                                         _DRAFT.c.updated_at == bindparam("updated_at"))
-_INSERT_SUBMISSION = _SUBMISSION.insert()
+_INSERT_SUBMISSION = DriverStatement(_SUBMISSION.insert().values(
+    {name: bindparam(name) for name in ("device_id", "language", "status", "submitted_at", "data")}
+).returning(_SUBMISSION.c.id))
 
 NO_DRAFT = "no draft"
 NOT_REVIEWED = "not reviewed"
@@ -607,18 +612,19 @@ def submit_reviewed(key: Any, device: DeviceClaim) -> int | str:
     One DELETE ... RETURNING takes the draft and checks the device: whoever
     deletes it sends it, so a double tap (or two servers) cannot make two
     submissions of one draft, and patients finishing at once wait on each
-    other for no longer than a commit."""
+    other for no longer than a commit. Both statements go straight to the
+    driver (`DriverStatement`): this is the kiosk's busiest write."""
     if not isinstance(key, str) or not key:
         return NO_DRAFT
     connection = db.session.connection()
     mine = {"key_hash": _digest(key), "device_id": device.id, "now": _now(),
             "token_hash": _digest(device.token)}
-    row = connection.execute(_SEND_REVIEWED, mine).first()
-    if row is None:  # an expired draft is left to the worker's purge
+    taken = _SEND_REVIEWED.rows(connection, mine)
+    if not taken:  # an expired draft is left to the worker's purge
         return NOT_REVIEWED if connection.execute(_LIVE_DRAFT, mine).first() else NO_DRAFT
-    reviewed = row.reviewed
-    return _file_submission(connection, device.id, row.language, row.data, reviewed["patient"],
-                            reviewed["insurance"])
+    language, reviewed = taken[0]
+    return _file_submission(connection, device.id, language, reviewed["submission"],
+                            reviewed["leftovers"])
 
 
 def submit(draft: KioskDraft, patient: Mapping[str, Any],
@@ -631,13 +637,13 @@ def submit(draft: KioskDraft, patient: Mapping[str, Any],
     touched = get_history(draft, "updated_at").deleted  # load_draft's touch, not yet written
     updated_at = touched[0] if touched else draft.updated_at
     db.session.expunge(draft)  # deleted below without the ORM: no flush of that touch
-    data = _copy(draft)
-    _check_signed(data)  # before any write: the caller answers FieldErrors with a redirect
+    # Before any write: the caller answers FieldErrors with a redirect.
+    submission, leftovers = _submission_data(_copy(draft), patient, insurance)
     connection = db.session.connection()
     # Only as it was read: a draft changed since (another tab) is not sent as it was.
     if connection.execute(_DELETE_AS_READ, {"id": draft.id, "updated_at": updated_at}).rowcount != 1:
         return NO_DRAFT
-    return _file_submission(connection, draft.device_id, draft.language, data, patient, insurance)
+    return _file_submission(connection, draft.device_id, draft.language, submission, leftovers)
 
 
 def _check_signed(data: Mapping[str, Any]) -> None:
@@ -645,12 +651,12 @@ def _check_signed(data: Mapping[str, Any]) -> None:
         raise FieldErrors({"consents": ["unsigned"]})
 
 
-def _file_submission(connection: Any, device_id: int, language: str, data: Mapping[str, Any],
-                     patient: Mapping[str, Any], insurance: list[Mapping[str, Any]]) -> int:
-    """The submission of a draft just deleted: what the patient entered, their
-    card pictures (which now belong to it) and their signed consents. A
-    reviewed draft is always signed (the review page validated it); if not,
-    the FieldErrors here fails the request and rolls the DELETE back."""
+def _submission_data(data: Mapping[str, Any], patient: Mapping[str, Any],
+                     insurance: list[Mapping[str, Any]]) -> tuple[dict[str, Any], list[str]]:
+    """(what a submission holds, the draft's pictures it leaves behind) from
+    a draft's data and its validated values: what the patient entered, their
+    card pictures (which will belong to the submission) and their signed
+    consents. Raises FieldErrors when a consent is not signed."""
     _check_signed(data)
     cards = dict(data.get("cards") or {})
     signatures = data.get("signatures") or {}
@@ -666,18 +672,24 @@ def _file_submission(connection: Any, device_id: int, language: str, data: Mappi
         detail = data["signed"][kind]
         signed.append({**detail, "signature_png": signatures.get(kind)
                        if detail["method"] == "drawn" else None})
-    submission_id = connection.execute(_INSERT_SUBMISSION, {
-        "device_id": device_id, "language": language, "status": "pending", "submitted_at": _now(),
-        "data": {"patient": {k: _jsonable(patient.get(k)) for k in PATIENT_FIELDS},
-                 "coverages": coverages_out,
-                 "signer": data.get("signer") or {},
-                 "consents": signed}}).inserted_primary_key[0]
-    # The draft's other pictures go once this commits.
-    leftovers = _draft_files({"cards": cards})
+    submission = {"patient": {k: _jsonable(patient.get(k)) for k in PATIENT_FIELDS},
+                  "coverages": coverages_out, "signer": data.get("signer") or {},
+                  "consents": signed}
+    return submission, _draft_files({"cards": cards})
+
+
+def _file_submission(connection: Any, device_id: int, language: str,
+                     submission: Mapping[str, Any], leftovers: list[str]) -> int:
+    """The submission of a draft just deleted; the draft's other pictures go
+    once this commits."""
+    submission_id = _INSERT_SUBMISSION.rows(connection, {
+        "device_id": device_id, "language": language, "status": "pending",
+        "submitted_at": _now(), "data": submission})[0][0]
     if leftovers:
         on_commit(lambda: [_remove_file(name) for name in leftovers])
     audit.record("kiosk.submit", object_type="kiosk_submission", object_id=submission_id,
-                 detail=f"coverages={len(coverages_out)} consents={len(signed)} language={language}",
+                 detail=f"coverages={len(submission['coverages'])} "
+                        f"consents={len(submission['consents'])} language={language}",
                  actor=f"kiosk-{device_id}")
     return submission_id
 

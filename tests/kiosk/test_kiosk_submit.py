@@ -1,8 +1,8 @@
 """Send: what the review page showed is what is submitted, once.
 
-The review page keeps the values it validated on the draft; Send submits
-those without validating every step again. A change after the review drops
-them, and Send then validates everything as before."""
+The review page keeps the submission it validated and showed on the draft;
+Send files it as it is, without validating every step again. A change after
+the review drops it, and Send then validates everything as before."""
 
 from __future__ import annotations
 
@@ -28,7 +28,10 @@ def test_send_submits_the_reviewed_values_once(app, tablet):
     assert tablet.get("/kiosk/review").status_code == 200
     with app.app_context():
         draft = db.session.execute(db.select(KioskDraft)).scalar_one()
-        assert draft.reviewed["patient"]["given_name"] == "Zoë"
+        reviewed = draft.reviewed["submission"]
+        assert reviewed["patient"]["given_name"] == "Zoë"
+        assert [c["kind"] for c in reviewed["consents"]] == ["treatment", "privacy", "financial",
+                                                             "communication"]
     session_cookie = tablet.get_cookie("intake_kiosk_session", path="/kiosk").value
 
     first = tablet.post("/kiosk/submit")
@@ -40,6 +43,7 @@ def test_send_submits_the_reviewed_values_once(app, tablet):
 
     subs = _submissions(app)
     assert len(subs) == 1 and _drafts(app) == 0
+    assert subs[0].data == reviewed  # filed exactly as reviewed
     assert subs[0].data["patient"]["birth_date"] == "1985-07-09"
     assert subs[0].data["patient"]["phone_mobile"] == "+18475550111"
     with app.app_context():
