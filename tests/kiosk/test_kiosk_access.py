@@ -101,6 +101,36 @@ def test_the_kiosk_cookies_grant_nothing_on_staff_pages(app, tablet):
         assert response.status_code == 302 and "/login" in response.headers["Location"], url
 
 
+def test_session_cookies_sign_as_flask_does_and_the_kiosk_one_stays_on_kiosk_pages(app, tablet):
+    """Both cookies are Flask's signed sessions (SHA-1 HMAC, Flask's salt for
+    staff, our own for the kiosk): a cookie signed by Flask's stock interface
+    opens, so none in a browser broke when the signing moved to OpenSSL's HMAC."""
+    from flask import request
+    from flask.sessions import SecureCookieSessionInterface
+
+    from intake.blueprints.kiosk.access import KioskSession
+
+    class StockKiosk(SecureCookieSessionInterface):
+        salt = "intake-kiosk-session"
+
+    response = tablet.post("/kiosk/start", data={"language": "es"})
+    cookie = next(c for c in response.headers.getlist("Set-Cookie")
+                  if c.startswith("intake_kiosk_session="))
+    assert "Path=/kiosk" in cookie and "SameSite=Strict" in cookie and "HttpOnly" in cookie
+    assert "Expires=" not in cookie and "Max-Age=" not in cookie  # gone when the browser closes
+    value = tablet.get_cookie("intake_kiosk_session", path="/kiosk").value
+    stock = StockKiosk().get_signing_serializer(app)
+    assert stock.loads(value)["lang"] == "es"  # what we wrote, Flask reads
+    signed = stock.dumps({"lang": "pl"})
+    with app.test_request_context("/kiosk/", headers={"Cookie": f"intake_kiosk_session={signed}"}):
+        opened = app.session_interface.open_session(app, request)
+        assert isinstance(opened, KioskSession) and opened["lang"] == "pl"  # what Flask wrote, we read
+    staff = SecureCookieSessionInterface().get_signing_serializer(app).dumps({"x": 1})
+    with app.test_request_context("/staff/", headers={"Cookie": f"intake_session={staff}"}):
+        opened = app.session_interface.open_session(app, request)
+        assert not isinstance(opened, KioskSession) and opened["x"] == 1
+
+
 def test_admin_creates_a_code_shown_once_and_lists_devices(app, admin_client):
     response = admin_client.post("/admin/kiosks", data={"name": "Lobby tablet"})
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"

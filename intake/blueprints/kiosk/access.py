@@ -10,12 +10,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, g, has_request_context, render_template, request, session
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import (SecureCookieSession, SecureCookieSessionInterface, SessionInterface,
+                            SessionMixin)
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,47 +28,34 @@ SESSION_COOKIE = "intake_kiosk_session"
 DEVICE_COOKIE = "intake_kiosk_device"
 
 
-def is_kiosk_request() -> bool:
-    if not has_request_context():
-        return False
-    path = request.path
+def is_kiosk_path(path: str) -> bool:
     return path == KIOSK_PATH or path.startswith(KIOSK_PATH + "/")
 
 
-class KioskSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, with a separate cookie for kiosk paths.
-    The two serializers are made once per set of keys, not twice a request
-    (making one signs a test value to learn what it produces)."""
+def is_kiosk_request() -> bool:
+    return has_request_context() and is_kiosk_path(request.path)
+
+
+class _Cookie(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the serializer made once per set
+    of keys (Flask makes a new one twice a request, and making one signs a
+    test value), and HMACs through hashlib's own SHA-1 (the same signatures
+    as Flask's default, by OpenSSL's HMAC instead of the pure-Python one)."""
+
+    digest_method = staticmethod(hashlib.sha1)
 
     def __init__(self) -> None:
-        self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer] = {}
+        self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer | None] = {}
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        if not app.secret_key:
-            return None
-        kiosk = is_kiosk_request()
-        key = (kiosk, app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
-        serializer = self._serializers.get(key)
-        if serializer is None:
-            serializer = super().get_signing_serializer(app)
-            if serializer is not None and kiosk:
-                serializer = URLSafeTimedSerializer(
-                    serializer.secret_keys, salt="intake-kiosk-session", serializer=self.serializer,
-                    signer_kwargs={"key_derivation": self.key_derivation,
-                                   "digest_method": self.digest_method})
-            if len(self._serializers) >= 8:  # keys rotated: forget the old ones
+        key = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        try:
+            return self._serializers[key]
+        except KeyError:
+            if len(self._serializers) >= 4:  # keys rotated: forget the old ones
                 self._serializers.clear()
-            self._serializers[key] = serializer
-        return serializer
-
-    def get_cookie_name(self, app: Flask) -> str:
-        return SESSION_COOKIE if is_kiosk_request() else super().get_cookie_name(app)
-
-    def get_cookie_path(self, app: Flask) -> str:
-        return KIOSK_PATH if is_kiosk_request() else super().get_cookie_path(app)
-
-    def get_cookie_samesite(self, app: Flask) -> str | None:
-        return "Strict" if is_kiosk_request() else super().get_cookie_samesite(app)
+            serializer = self._serializers[key] = super().get_signing_serializer(app)
+            return serializer
 
     def should_set_cookie(self, app: Flask, session: Any) -> bool:
         # A background fetch (codes as you type, the live duplicate check) or a
@@ -79,9 +68,47 @@ class KioskSessionInterface(SecureCookieSessionInterface):
             return False
         return super().should_set_cookie(app, session)
 
+
+class KioskSession(SecureCookieSession):
+    """A session read from (and written to) the kiosk's own cookie."""
+
+
+class _KioskCookie(_Cookie):
+    """The kiosk pages' cookie: its own name, path /kiosk, SameSite=Strict,
+    its own signing salt, gone when the browser closes (idle expiry is
+    enforced on the server)."""
+
+    salt = "intake-kiosk-session"
+    session_class = KioskSession
+
+    def get_cookie_name(self, app: Flask) -> str:
+        return SESSION_COOKIE
+
+    def get_cookie_path(self, app: Flask) -> str:
+        return KIOSK_PATH
+
+    def get_cookie_samesite(self, app: Flask) -> str | None:
+        return "Strict"
+
     def get_expiration_time(self, app: Flask, session: Any) -> Any:
-        # Gone when the browser closes; idle expiry is enforced on the server.
-        return None if is_kiosk_request() else super().get_expiration_time(app, session)
+        return None
+
+
+class KioskSessionInterface(SessionInterface):
+    """Staff pages keep Flask's session cookie; kiosk pages (/kiosk/...) get
+    their own, so the staff cookie is never even read there and the kiosk
+    one never reaches staff pages. Which cookie is decided once, when the
+    session is opened, and the session remembers it (`KioskSession`)."""
+
+    def __init__(self) -> None:
+        self.kiosk, self.staff = _KioskCookie(), _Cookie()
+
+    def open_session(self, app: Flask, request: Any) -> SessionMixin | None:
+        return (self.kiosk if is_kiosk_path(request.path) else self.staff).open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Any) -> None:
+        cookie = self.kiosk if isinstance(session, KioskSession) else self.staff
+        cookie.save_session(app, session, response)
 
 
 def select_locale() -> str:
@@ -98,7 +125,8 @@ def select_locale() -> str:
 def _device_serializer(app: Flask) -> URLSafeSerializer:
     cached = app.extensions.get("intake_kiosk_device_serializer")
     if cached is None or cached[0] != app.secret_key:
-        cached = (app.secret_key, URLSafeSerializer(app.secret_key, salt="intake-kiosk-device"))
+        cached = (app.secret_key, URLSafeSerializer(app.secret_key, salt="intake-kiosk-device",
+                                                    signer_kwargs={"digest_method": hashlib.sha1}))
         app.extensions["intake_kiosk_device_serializer"] = cached
     return cached[1]
 
