@@ -115,12 +115,11 @@ def _identity(obj: Any) -> Any:
     if obj is None:
         return None
     from sqlalchemy import inspect
-    from sqlalchemy.exc import NoInspectionAvailable
 
-    try:
-        identity = inspect(obj).identity
-    except NoInspectionAvailable:
+    state = inspect(obj, raiseerr=False)
+    if state is None:
         return getattr(obj, "id", None)  # a plain record such as kiosk.DeviceSession
+    identity = state.identity
     return identity[0] if identity else None
 
 
