@@ -310,6 +310,27 @@ def test_a_failed_commit_is_reported_and_hands_the_turn_on(make_app):
 
 # ---- statements sent straight to the driver (intake.db.DriverStatement) -----
 
+SUBMISSION_COLUMNS = ("device_id", "language", "status", "submitted_at", "data")
+
+
+def _insert_submission(*returning):
+    """A DriverStatement inserting a kiosk submission, RETURNING `returning`."""
+    from sqlalchemy import bindparam
+
+    from intake.db import DriverStatement
+    from intake.models import KioskSubmission
+
+    insert = KioskSubmission.__table__.insert().values({n: bindparam(n) for n in SUBMISSION_COLUMNS})
+    return DriverStatement(insert.returning(*returning) if returning else insert)
+
+
+def _submission(device_id: int, **values):
+    from intake.models.base import utcnow
+
+    return {"device_id": device_id, "language": "en", "status": "pending", "submitted_at": utcnow(),
+            "data": {}, **values}
+
+
 def _device_row(app) -> int:
     from intake.services import kiosk
 
@@ -325,20 +346,14 @@ def test_a_driver_statement_stores_and_reads_what_sqlalchemy_would(app):
     alike, with the columns' own conversions."""
     from datetime import datetime, timedelta, timezone
 
-    from sqlalchemy import bindparam
-
-    from intake.db import DriverStatement
     from intake.models import KioskSubmission
 
     table = KioskSubmission.__table__
-    names = ("device_id", "language", "status", "submitted_at", "data")
-    insert = DriverStatement(table.insert().values({n: bindparam(n) for n in names})
-                             .returning(table.c.id, table.c.data, table.c.submitted_at))
-    device_id = _device_row(app)
+    insert = _insert_submission(table.c.id, table.c.data, table.c.submitted_at)
     # Not UTC on the way in: both paths must store it as UTC.
     at = datetime(2026, 3, 8, 1, 59, 58, 123456, tzinfo=timezone(timedelta(hours=-5)))
-    values = {"device_id": device_id, "language": "pl", "status": "pending", "submitted_at": at,
-              "data": {"patient": {"given_name": "Zoë", "races": ["2106-3"]}, "n": 1, "none": None}}
+    values = _submission(_device_row(app), language="pl", submitted_at=at,
+                         data={"patient": {"given_name": "Zoë", "races": ["2106-3"]}, "n": 1, "none": None})
     with app.app_context():
         connection = db.session.connection()
         by_orm = connection.execute(table.insert().returning(table.c.id), values).scalar_one()
@@ -356,65 +371,45 @@ def test_a_driver_statement_stores_and_reads_what_sqlalchemy_would(app):
 
 
 def test_a_driver_statement_with_a_bound_limit_and_many_rows(app):
-    from sqlalchemy import bindparam, select
+    from sqlalchemy import select
 
     from intake.db import DriverStatement
     from intake.models import KioskSubmission
-    from intake.models.base import utcnow
 
     table = KioskSubmission.__table__
-    names = ("device_id", "language", "status", "submitted_at", "data")
-    insert = DriverStatement(table.insert().values({n: bindparam(n) for n in names}))
     newest = DriverStatement(select(table.c.language).order_by(table.c.id.desc()).limit(2))
     device_id = _device_row(app)
     with app.app_context():
         connection = db.session.connection()
-        insert.run_many(connection, [{"device_id": device_id, "language": lang, "status": "pending",
-                                      "submitted_at": utcnow(), "data": {}} for lang in ("en", "es", "fr")])
+        _insert_submission().run_many(connection, [_submission(device_id, language=lang)
+                                                   for lang in ("en", "es", "fr")])
         assert newest.rows(connection) == [("fr",), ("es",)]
         db.session.commit()
 
 
 def test_a_driver_statement_raises_sqlalchemy_errors(app):
-    from sqlalchemy import bindparam
     from sqlalchemy.exc import IntegrityError
 
-    from intake.db import DriverStatement
-    from intake.models import KioskSubmission
-    from intake.models.base import utcnow
-
-    table = KioskSubmission.__table__
-    names = ("device_id", "language", "status", "submitted_at", "data")
-    insert = DriverStatement(table.insert().values({n: bindparam(n) for n in names}))
     with app.app_context():
         connection = db.session.connection()
         with pytest.raises(IntegrityError):  # no such device: the foreign key
-            insert.run_many(connection, [{"device_id": 999_999, "language": "en", "status": "pending",
-                                          "submitted_at": utcnow(), "data": {}}])
+            _insert_submission().run_many(connection, [_submission(999_999)])
         db.session.rollback()
 
 
 def test_a_driver_write_takes_the_sqlite_write_lock(make_app):
     """A reads_first request holds no lock until its first write; a write
     sent straight to the driver takes it as any other write does."""
-    from sqlalchemy import bindparam
-
-    from intake.db import DriverStatement, start_reads_first
-    from intake.models import KioskSubmission
-    from intake.models.base import utcnow
+    from intake.db import start_reads_first
 
     app = make_app()
     path = _sqlite_path(app)
-    table = KioskSubmission.__table__
-    names = ("device_id", "language", "status", "submitted_at", "data")
-    insert = DriverStatement(table.insert().values({n: bindparam(n) for n in names}))
     device_id = _device_row(app)
     with app.app_context():
         start_reads_first()
         connection = db.session.connection()
         assert not connection.connection.dbapi_connection.in_transaction
-        insert.run_many(connection, [{"device_id": device_id, "language": "en", "status": "pending",
-                                      "submitted_at": utcnow(), "data": {}}])
+        _insert_submission().run_many(connection, [_submission(device_id)])
         assert connection.connection.dbapi_connection.in_transaction
         other = sqlite3.connect(path, timeout=0.05, isolation_level=None)
         try:
