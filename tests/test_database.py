@@ -44,13 +44,17 @@ def test_sqlite_transactions_take_the_write_lock_at_begin(app):
     with app.app_context():
         with db.engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")  # opens the transaction
-            other = sqlite3.connect(path, timeout=0.05, isolation_level=None)
-            try:
-                with pytest.raises(sqlite3.OperationalError, match="locked"):
-                    other.execute("BEGIN IMMEDIATE")
-            finally:
-                other.close()
+            _another_writer_is_locked_out(path)
             conn.rollback()
+
+
+def _another_writer_is_locked_out(path: str) -> None:
+    other = sqlite3.connect(path, timeout=0.05, isolation_level=None)
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+    finally:
+        other.close()
 
 
 def _sqlite_path(app) -> str:
@@ -411,10 +415,5 @@ def test_a_driver_write_takes_the_sqlite_write_lock(make_app):
         assert not connection.connection.dbapi_connection.in_transaction
         _insert_submission().run_many(connection, [_submission(device_id)])
         assert connection.connection.dbapi_connection.in_transaction
-        other = sqlite3.connect(path, timeout=0.05, isolation_level=None)
-        try:
-            with pytest.raises(sqlite3.OperationalError, match="locked"):
-                other.execute("BEGIN IMMEDIATE")
-        finally:
-            other.close()
+        _another_writer_is_locked_out(path)
         db.session.commit()
