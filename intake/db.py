@@ -46,6 +46,8 @@ if TYPE_CHECKING:
     from flask import Flask
 
 BUSY_TIMEOUT_MS = 5000
+# How often a process waiting for another's write turn looks again (seconds).
+POLL_FAST, POLL_SLOW, POLL_FAST_FOR = 0.0001, 0.001, 0.02
 _WRITE_LOCKS: "weakref.WeakKeyDictionary[Engine, Any]" = weakref.WeakKeyDictionary()
 
 
@@ -70,19 +72,22 @@ class WriterQueue:
         deadline = time.monotonic() + timeout
         if not self.thread_lock.acquire(timeout=timeout):
             return False
-        pause = 0.0002
+        started = time.monotonic()
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return True
             except BlockingIOError:
                 # Another process writes. Only one thread per process polls
-                # here, in steps of at most 1 ms.
-                if time.monotonic() >= deadline:
+                # here: every 0.1 ms at first, since a turn usually lasts
+                # about 1 ms and any time slept past its end is time in which
+                # no process writes; after POLL_FAST_FOR seconds (a long
+                # write, such as an import), every 1 ms.
+                now = time.monotonic()
+                if now >= deadline:
                     self.thread_lock.release()
                     return False
-                time.sleep(pause)
-                pause = min(pause * 2, 0.001)
+                time.sleep(POLL_FAST if now - started < POLL_FAST_FOR else POLL_SLOW)
 
     def release(self, fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
