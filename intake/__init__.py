@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from flask import Flask
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Imported here so `intake.codes` (no Flask) loads without Flask.
@@ -18,9 +16,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app = Flask(
         __name__,
-        instance_path=os.environ.get("INTAKE_INSTANCE_PATH") or str(ROOT / "instance"),
+        # The instance folder: INTAKE_INSTANCE_PATH, or ./instance where the
+        # app is started (make run, gunicorn, the CLI), never inside the package.
+        instance_path=os.path.abspath(os.environ.get("INTAKE_INSTANCE_PATH") or "instance"),
         instance_relative_config=True,
-        template_folder=str(ROOT / "templates"),
     )
     from intake import config as cfg
 
@@ -33,7 +32,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from intake import logs
     logs.init_app(app)  # first: request ids on every hook's lines; no PHI in logs
 
-    from intake import db as db_setup
+    from intake import database
     from intake.blueprints.kiosk.access import KioskSessionInterface, select_locale
     from intake.extensions import babel, bootstrap, csrf, db, login_manager, migrate
 
@@ -46,16 +45,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     app.session_interface = KioskSessionInterface()  # kiosk pages get their own cookie
     with app.app_context():
-        db_setup.configure_engine(db.engine)
+        database.configure_engine(db.engine)
 
     from intake import errors, inputs, security, templating
 
-    db_setup.init_app(app)
+    database.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
     inputs.init_app(app)  # NUL in URLs, ids past INTEGER: 400/404 before any view
-    db_setup.commit_at_the_edge(app)  # last: its after_request hook runs first
+    database.commit_at_the_edge(app)  # last: its after_request hook runs first
 
     from intake.blueprints.admin import bp as admin_bp
     from intake.blueprints.auth import bp as auth_bp

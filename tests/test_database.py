@@ -108,7 +108,7 @@ def test_sqlite_writer_waits_for_the_queue_and_gives_up_to_sqlite(app, monkeypat
     import threading
     import time
 
-    from intake import db as db_setup
+    from intake import database
 
     path = _sqlite_path(app)
     other = os.open(path + "-writer.lock", os.O_RDWR | os.O_CREAT)
@@ -131,7 +131,7 @@ def test_sqlite_writer_waits_for_the_queue_and_gives_up_to_sqlite(app, monkeypat
         worker.join(5)
         assert done and done[0] - released < 0.1  # polled in steps of at most 1 ms
 
-        monkeypatch.setattr(db_setup, "BUSY_TIMEOUT_MS", 200)
+        monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 200)
         fcntl.flock(other, fcntl.LOCK_EX)
         done = []
         transaction(done)  # gives up on the queue after 0.2 s; SQLite itself is free
@@ -195,7 +195,7 @@ def test_a_reads_first_view_writes_under_the_lock_but_reads_without_it(make_app)
     (and the audit chain's head) then happen under the write lock."""
     import threading
 
-    from intake.db import reads_first
+    from intake.database import reads_first
     from intake.security import public
     from intake.services import audit
 
@@ -312,7 +312,7 @@ def test_a_failed_commit_is_reported_and_hands_the_turn_on(make_app):
     assert took and took[0] < 1  # not the 5 s queue timeout
 
 
-# ---- statements sent straight to the driver (intake.db.DriverStatement) -----
+# ---- statements sent straight to the driver (intake.database.DriverStatement) -----
 
 SUBMISSION_COLUMNS = ("device_id", "language", "status", "submitted_at", "data")
 
@@ -321,7 +321,7 @@ def _insert_submission(*returning):
     """A DriverStatement inserting a kiosk submission, RETURNING `returning`."""
     from sqlalchemy import bindparam
 
-    from intake.db import DriverStatement
+    from intake.database import DriverStatement
     from intake.models import KioskSubmission
 
     insert = KioskSubmission.__table__.insert().values({n: bindparam(n) for n in SUBMISSION_COLUMNS})
@@ -377,7 +377,7 @@ def test_a_driver_statement_stores_and_reads_what_sqlalchemy_would(app):
 def test_a_driver_statement_with_a_bound_limit_and_many_rows(app):
     from sqlalchemy import select
 
-    from intake.db import DriverStatement
+    from intake.database import DriverStatement
     from intake.models import KioskSubmission
 
     table = KioskSubmission.__table__
@@ -404,7 +404,7 @@ def test_a_driver_statement_raises_sqlalchemy_errors(app):
 def test_a_driver_write_takes_the_sqlite_write_lock(make_app):
     """A reads_first request holds no lock until its first write; a write
     sent straight to the driver takes it as any other write does."""
-    from intake.db import start_reads_first
+    from intake.database import start_reads_first
 
     app = make_app()
     path = _sqlite_path(app)

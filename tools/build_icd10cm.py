@@ -1,4 +1,4 @@
-"""Generate codes/icd10cm-fy2026.codes.gz from the PyPI package simple-icd-10-cm.
+"""Generate intake/codes/tables/icd10cm-fy2026.codes.gz from the PyPI package simple-icd-10-cm.
 
 Build-time only: the application never imports simple_icd_10_cm (it takes
 seconds and ~190 MB to load). Repeatable: the output is byte-identical for
@@ -27,7 +27,7 @@ from intake.codes.systems import System  # noqa: E402
 from intake.codes.table import CodeTable, Row, TableInfo, write_table  # noqa: E402
 
 PACKAGE_VERSION = "1.5.0"
-OUTPUT = ROOT / "codes" / "icd10cm-fy2026.codes.gz"
+OUTPUT = ROOT / "intake" / "codes" / "tables" / "icd10cm-fy2026.codes.gz"
 INFO = TableInfo(
     name="icd10cm-fy2026",
     system=System.ICD10CM,

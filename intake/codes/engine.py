@@ -31,7 +31,7 @@ from .systems import (
 )
 from .table import REPORTABLE, SUFFIXES, CodeTable, Origin, TableInfo, read_info, read_table
 
-BUNDLED_DIR = Path(__file__).resolve().parent.parent.parent / "codes"
+BUNDLED_DIR = Path(__file__).resolve().parent / "tables"
 CHILDREN_SHOWN = 50
 _MEMO_MAX = 100_000
 

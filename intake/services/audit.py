@@ -43,7 +43,7 @@ from flask_login import current_user
 from sqlalchemy import bindparam, event, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
-from intake.db import DriverStatement, lock_for_write
+from intake.database import DriverStatement, lock_for_write
 from intake.extensions import db
 from intake.models import AuditEvent
 from intake.models.audit import GENESIS_HASH

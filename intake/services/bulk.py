@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import current_app
 
-from intake import db as db_setup
+from intake import database
 from intake.extensions import db
 from intake.models import ApiToken, BulkExport
 from intake.services import audit
@@ -69,7 +69,7 @@ def start(level: str, types: list[str] | None, since: datetime | None, output_fo
 
         run_bulk_export(job.id)
 
-    db_setup.on_commit(enqueue)
+    database.on_commit(enqueue)
     return job
 
 
@@ -175,14 +175,14 @@ def _job_for_update(job_id: str) -> BulkExport | None:
     """The job's row as it is now, read under the write lock: the export
     reads its rows without the lock, so the front desk's writes never wait
     for an export, and only these updates of the job take it."""
-    db_setup.lock_for_write(db.session)
+    database.lock_for_write(db.session)
     return db.session.get(BulkExport, job_id, populate_existing=True)
 
 
 def run_export(job_id: str) -> None:
     """The worker's part: write the files, report progress, stop early when
     the client cancels."""
-    db_setup.start_reads_first()
+    database.start_reads_first()
     job = _job_for_update(job_id)
     if job is None or job.status != "queued":
         return

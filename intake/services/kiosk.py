@@ -29,7 +29,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm.attributes import get_history
 
-from intake.db import DriverStatement, on_commit
+from intake.database import DriverStatement, on_commit
 from intake.extensions import db
 from intake.models import KioskDevice, KioskDraft, KioskSubmission, Patient, Payer, SignedConsent
 from intake.models.base import utcnow

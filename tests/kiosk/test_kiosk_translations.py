@@ -22,7 +22,7 @@ KEYWORDS = {"_": None, "gettext": None, "lazy_gettext": None, "_l": None,
 def _extracted() -> set[str]:
     method_map = [("intake/forms/kiosk.py", "python"), ("intake/services/kiosk.py", "python"),
                   ("intake/blueprints/kiosk/**.py", "python"),
-                  ("templates/kiosk/**.html", "jinja2")]
+                  ("intake/templates/kiosk/**.html", "jinja2")]
     return {message for _, _, message, *_ in extract_from_dir(
         str(ROOT), method_map=method_map, keywords=KEYWORDS) if isinstance(message, str)}
 

@@ -21,7 +21,7 @@ from intake.blueprints.kiosk import bp
 from intake.blueprints.kiosk.access import (checked_device, checks_device, clear_device_cookie,
                                             device_claim, kiosk_device_required,
                                             set_device_cookie)
-from intake.db import lock_for_write, reads_first
+from intake.database import lock_for_write, reads_first
 from intake.extensions import db, limiter, login_manager
 from intake.forms import attach_errors
 from intake.forms.kiosk import (CONSENT_KINDS, FORM_STEPS, STEP_FORMS, STEPS, EnrollForm,
