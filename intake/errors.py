@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from intake.extensions import db
+from intake.services import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,12 @@ def init_app(app: Flask) -> None:
         # Two desks changed the same record at once; the later one is refused.
         db.session.rollback()
         return _render(409, MESSAGES[409])
+
+    @app.errorhandler(NotFound)
+    def not_found(error: NotFound) -> Any:
+        # A service was asked for a record that does not exist (or that this
+        # caller may not see): the same 404 as an unknown URL.
+        return _render(404, MESSAGES[404])
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:

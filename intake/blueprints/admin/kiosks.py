@@ -12,16 +12,10 @@ from intake.forms.admin import ToggleForm
 from intake.forms.kiosk import DeviceForm
 from intake.models.user import Role
 from intake.security import roles_required
-from intake.services import FieldErrors, NotFound, kiosk
+from intake.services import FieldErrors, kiosk
 
 ADMIN = (Role.ADMIN,)
 
-
-def _device(device_id: int) -> Any:
-    try:
-        return kiosk.get_device(device_id)
-    except NotFound:
-        abort(404)
 
 
 def _code_page(device: Any, code: str) -> Any:
@@ -51,7 +45,7 @@ def kiosks() -> Any:
 def kiosk_code(device_id: int) -> Any:
     if not ToggleForm().validate_on_submit():
         abort(400)
-    device = _device(device_id)
+    device = kiosk.get_device(device_id)
     try:
         code = kiosk.issue_code(device)
     except FieldErrors as exc:
@@ -65,7 +59,7 @@ def kiosk_code(device_id: int) -> Any:
 def revoke_kiosk(device_id: int) -> Any:
     if not ToggleForm().validate_on_submit():
         abort(400)
-    device = _device(device_id)
+    device = kiosk.get_device(device_id)
     kiosk.revoke_device(device)
     flash(f"Kiosk “{device.name}” revoked: it stops working at its next request.", "success")
     return redirect(url_for("admin.kiosks"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Response, abort, render_template, request
+from flask import Response, render_template, request
 from flask_login import current_user
 
 from intake.blueprints.billing import bp
@@ -13,7 +13,7 @@ from intake.forms import attach_errors
 from intake.forms.billing import ExportForm, WorklistFilter
 from intake.models.user import Role
 from intake.security import roles_required
-from intake.services import FieldErrors, NotFound, billing, clock, coverages, visits
+from intake.services import FieldErrors, billing, clock, coverages, visits
 
 BILLING = (Role.BILLING, Role.ADMIN)
 
@@ -45,10 +45,7 @@ def index() -> Any:
 @bp.route("/visits/<int:visit_id>/bundle")
 @roles_required(*BILLING)
 def visit_bundle(visit_id: int) -> Any:
-    try:
-        visit = visits.get_visit(visit_id, purpose="bundle")
-    except NotFound:
-        abort(404)
+    visit = visits.get_visit(visit_id, purpose="bundle")
     try:
         data, record = billing.export_visit(visit, current_user.id)
     except FieldErrors as exc:

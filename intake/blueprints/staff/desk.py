@@ -9,23 +9,17 @@ from typing import Any
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 
 from intake.blueprints.staff import bp
-from intake.blueprints.staff.routes import DESK, READ, _patient
+from intake.blueprints.staff.routes import DESK, READ
 from intake.forms import attach_errors
 from intake.forms.admin import ToggleForm
 from intake.forms.desk import (ChargeLineForm, DayForm, DiagnosisForm, MoveForm, PaymentForm,
                                VisitForm, VoidForm)
 from intake.models.user import Role
 from intake.security import roles_required
-from intake.services import FieldErrors, NotFound, charges, clock, payments, practice, visits
+from intake.services import FieldErrors, charges, clock, patients, payments, practice, visits
 
 BILLING_DESK = (Role.RECEPTIONIST, Role.BILLING, Role.ADMIN)
 
-
-def _visit(visit_id: int, purpose: str = "view") -> Any:
-    try:
-        return visits.get_visit(visit_id, purpose=purpose)
-    except NotFound:
-        abort(404)
 
 
 def _day_arg() -> date:
@@ -52,7 +46,7 @@ def board() -> Any:
 @bp.route("/patients/<int:patient_id>/visits/new", methods=["GET", "POST"])
 @roles_required(*DESK)
 def new_visit(patient_id: int) -> Any:
-    chart = _patient(patient_id, purpose="edit_view")
+    chart = patients.get_patient(patient_id, purpose="edit_view")
     form = VisitForm()
     office = practice.get_practice()
     form.set_choices(practice.list_providers(active_only=True), charges.place_of_service_choices())
@@ -87,13 +81,13 @@ def _visit_page(v: Any, status: int = 200, **forms: Any) -> Any:
 @bp.route("/visits/<int:visit_id>")
 @roles_required(*BILLING_DESK)
 def visit(visit_id: int) -> Any:
-    return _visit_page(_visit(visit_id))
+    return _visit_page(visits.get_visit(visit_id))
 
 
 @bp.route("/visits/<int:visit_id>/move", methods=["POST"])
 @roles_required(*DESK)
 def move_visit(visit_id: int) -> Any:
-    v = _visit(visit_id, purpose="edit_view")
+    v = visits.get_visit(visit_id, purpose="edit_view")
     form = MoveForm()
     back = request.form.get("back") == "board"
     if form.validate_on_submit():
@@ -118,7 +112,7 @@ def move_visit(visit_id: int) -> Any:
 @bp.route("/visits/<int:visit_id>/diagnoses", methods=["POST"])
 @roles_required(*DESK)
 def add_diagnosis(visit_id: int) -> Any:
-    v = _visit(visit_id, purpose="edit_view")
+    v = visits.get_visit(visit_id, purpose="edit_view")
     form = DiagnosisForm()
     if form.validate_on_submit():
         try:
@@ -136,7 +130,7 @@ def add_diagnosis(visit_id: int) -> Any:
 def change_diagnosis(visit_id: int, diagnosis_id: int, action: str) -> Any:
     if action not in ("up", "down", "remove") or not ToggleForm().validate_on_submit():
         abort(400)
-    v = _visit(visit_id, purpose="edit_view")
+    v = visits.get_visit(visit_id, purpose="edit_view")
     try:
         if action == "remove":
             charges.remove_diagnosis(v, diagnosis_id)
@@ -150,7 +144,7 @@ def change_diagnosis(visit_id: int, diagnosis_id: int, action: str) -> Any:
 @bp.route("/visits/<int:visit_id>/lines", methods=["POST"])
 @roles_required(*DESK)
 def add_line(visit_id: int) -> Any:
-    v = _visit(visit_id, purpose="edit_view")
+    v = visits.get_visit(visit_id, purpose="edit_view")
     form = ChargeLineForm()
     if form.validate_on_submit():
         try:
@@ -171,7 +165,7 @@ def add_line(visit_id: int) -> Any:
 def remove_line(visit_id: int, line_id: int) -> Any:
     if not ToggleForm().validate_on_submit():
         abort(400)
-    v = _visit(visit_id, purpose="edit_view")
+    v = visits.get_visit(visit_id, purpose="edit_view")
     try:
         charges.remove_line(v, line_id)
     except FieldErrors as exc:
@@ -184,7 +178,7 @@ def remove_line(visit_id: int, line_id: int) -> Any:
 def lock_charges(visit_id: int) -> Any:
     if not ToggleForm().validate_on_submit():
         abort(400)
-    v = _visit(visit_id, purpose="edit_view")
+    v = visits.get_visit(visit_id, purpose="edit_view")
     try:
         if request.form.get("unlock"):
             charges.unlock(v)
@@ -216,7 +210,7 @@ def code_search() -> Any:
 @bp.route("/patients/<int:patient_id>/payments/new", methods=["GET", "POST"])
 @roles_required(*DESK)
 def new_payment(patient_id: int) -> Any:
-    chart = _patient(patient_id, purpose="edit_view")
+    chart = patients.get_patient(patient_id, purpose="edit_view")
     recent = [v for v in visits.visits_for_patient(chart.id)][:20]
     form = PaymentForm()
     form.set_visits(recent)
@@ -244,10 +238,7 @@ def new_payment(patient_id: int) -> Any:
 @bp.route("/payments/<int:payment_id>/receipt")
 @roles_required(*BILLING_DESK)
 def receipt(payment_id: int) -> Any:
-    try:
-        payment = payments.get_payment(payment_id)
-    except NotFound:
-        abort(404)
+    payment = payments.get_payment(payment_id)
     return render_template("staff/receipt.html", payment=payment, office=practice.get_practice(),
                            void_form=VoidForm(formdata=None), zone=clock.practice_zone())
 
@@ -255,10 +246,7 @@ def receipt(payment_id: int) -> Any:
 @bp.route("/payments/<int:payment_id>/void", methods=["POST"])
 @roles_required(*DESK)
 def void_payment(payment_id: int) -> Any:
-    try:
-        payment = payments.get_payment(payment_id)
-    except NotFound:
-        abort(404)
+    payment = payments.get_payment(payment_id)
     form = VoidForm()
     if form.validate_on_submit():
         try:
@@ -285,6 +273,6 @@ def day_close() -> Any:
 @bp.route("/patients/<int:patient_id>/balance")
 @roles_required(*BILLING_DESK)
 def balance(patient_id: int) -> Any:
-    chart = _patient(patient_id, purpose="balance_view")
+    chart = patients.get_patient(patient_id, purpose="balance_view")
     return render_template("staff/balance.html", patient=chart,
                            balance=payments.patient_balance(chart))

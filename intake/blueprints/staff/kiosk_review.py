@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 
 from intake import vocab
 from intake.blueprints.staff import bp
@@ -14,16 +14,10 @@ from intake.forms import attach_errors
 from intake.forms.kiosk import AcceptForm, MergeForm, MergeTargetForm, RejectForm
 from intake.models.user import Role
 from intake.security import roles_required
-from intake.services import FieldErrors, NotFound, kiosk, patients
+from intake.services import FieldErrors, kiosk, patients
 
 DESK = (Role.RECEPTIONIST, Role.ADMIN)
 
-
-def _submission(submission_id: int) -> Any:
-    try:
-        return kiosk.get_submission(submission_id)
-    except NotFound:
-        abort(404)
 
 
 def _detail(sub: Any, *, accept: AcceptForm | None = None, reject: RejectForm | None = None,
@@ -47,13 +41,13 @@ def kiosk_queue() -> Any:
 @bp.route("/kiosk/<int:submission_id>")
 @roles_required(*DESK)
 def kiosk_submission(submission_id: int) -> Any:
-    return _detail(_submission(submission_id))
+    return _detail(kiosk.get_submission(submission_id))
 
 
 @bp.route("/kiosk/<int:submission_id>/accept", methods=["POST"])
 @roles_required(*DESK)
 def kiosk_accept(submission_id: int) -> Any:
-    sub = _submission(submission_id)
+    sub = kiosk.get_submission(submission_id)
     form = AcceptForm()
     if form.validate_on_submit():
         try:
@@ -73,7 +67,7 @@ def kiosk_accept(submission_id: int) -> Any:
 @roles_required(*DESK)
 def kiosk_merge_target(submission_id: int) -> Any:
     """Merge into a chart that matching did not list: find it by MRN."""
-    sub = _submission(submission_id)
+    sub = kiosk.get_submission(submission_id)
     form = MergeTargetForm()
     if form.validate_on_submit():
         try:
@@ -89,11 +83,8 @@ def kiosk_merge_target(submission_id: int) -> Any:
 @bp.route("/kiosk/<int:submission_id>/merge/<int:patient_id>", methods=["GET", "POST"])
 @roles_required(*DESK)
 def kiosk_merge(submission_id: int, patient_id: int) -> Any:
-    sub = _submission(submission_id)
-    try:
-        chart = patients.get_patient(patient_id, purpose="edit_view")
-    except NotFound:
-        abort(404)
+    sub = kiosk.get_submission(submission_id)
+    chart = patients.get_patient(patient_id, purpose="edit_view")
     rows = kiosk.merge_rows(sub, chart)
     form = MergeForm()
     if form.validate_on_submit():
@@ -115,7 +106,7 @@ def kiosk_merge(submission_id: int, patient_id: int) -> Any:
 @bp.route("/kiosk/<int:submission_id>/reject", methods=["POST"])
 @roles_required(*DESK)
 def kiosk_reject(submission_id: int) -> Any:
-    sub = _submission(submission_id)
+    sub = kiosk.get_submission(submission_id)
     form = RejectForm()
     if form.validate_on_submit():
         try:
@@ -131,11 +122,8 @@ def kiosk_reject(submission_id: int) -> Any:
 @bp.route("/kiosk/<int:submission_id>/picture/<key>")
 @roles_required(*DESK)
 def kiosk_picture(submission_id: int, key: str) -> Any:
-    sub = _submission(submission_id)
-    try:
-        body, mimetype = kiosk.submission_picture(sub, key)
-    except NotFound:
-        abort(404)
+    sub = kiosk.get_submission(submission_id)
+    body, mimetype = kiosk.submission_picture(sub, key)
     response = make_response(body)
     response.headers["Content-Type"] = mimetype
     response.headers["Cache-Control"] = "no-store"

@@ -15,24 +15,12 @@ from intake.forms.admin import ToggleForm
 from intake.forms.patient import DuplicateProbeForm, PatientForm, SearchForm
 from intake.models.user import Role
 from intake.security import roles_required
-from intake.services import FieldErrors, NotFound, coverages, duplicates, patients, visits
+from intake.services import FieldErrors, coverages, duplicates, patients, visits
 
 DESK = (Role.RECEPTIONIST, Role.ADMIN)
 READ = (Role.RECEPTIONIST, Role.BILLING, Role.ADMIN)
 
 
-def _patient(patient_id: int, purpose: str = "view") -> Any:
-    try:
-        return patients.get_patient(patient_id, purpose=purpose)
-    except NotFound:
-        abort(404)
-
-
-def _coverage(patient: Any, coverage_id: int) -> Any:
-    try:
-        return coverages.get_coverage(patient, coverage_id)
-    except NotFound:
-        abort(404)
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -114,13 +102,13 @@ def _chart_page(chart: Any, status: int = 200, **forms: Any) -> Any:
 @bp.route("/patients/<int:patient_id>")
 @roles_required(*READ)
 def patient(patient_id: int) -> Any:
-    return _chart_page(_patient(patient_id))
+    return _chart_page(patients.get_patient(patient_id))
 
 
 @bp.route("/patients/<int:patient_id>/edit", methods=["GET", "POST"])
 @roles_required(*DESK)
 def edit_patient(patient_id: int) -> Any:
-    chart = _patient(patient_id, purpose="edit_view")
+    chart = patients.get_patient(patient_id, purpose="edit_view")
     form = PatientForm(obj=chart)
     if form.validate_on_submit():
         try:
@@ -161,7 +149,7 @@ def _save_cards(coverage: Any, form: CoverageForm) -> None:
 @bp.route("/patients/<int:patient_id>/coverages/new", methods=["GET", "POST"])
 @roles_required(*DESK)
 def add_coverage(patient_id: int) -> Any:
-    chart = _patient(patient_id, purpose="edit_view")
+    chart = patients.get_patient(patient_id, purpose="edit_view")
     form = _coverage_form(chart)
     if request.method == "GET":
         form.rank.data = min(len([c for c in chart.coverages if c.is_active]) + 1, 3)
@@ -182,8 +170,8 @@ def add_coverage(patient_id: int) -> Any:
 @bp.route("/patients/<int:patient_id>/coverages/<int:coverage_id>/edit", methods=["GET", "POST"])
 @roles_required(*DESK)
 def edit_coverage(patient_id: int, coverage_id: int) -> Any:
-    chart = _patient(patient_id, purpose="edit_view")
-    coverage = _coverage(chart, coverage_id)
+    chart = patients.get_patient(patient_id, purpose="edit_view")
+    coverage = coverages.get_coverage(chart, coverage_id)
     form = _coverage_form(chart, coverage)
     del form.rank  # order is changed with the move buttons
     if form.validate_on_submit():
@@ -203,8 +191,8 @@ def edit_coverage(patient_id: int, coverage_id: int) -> Any:
 @bp.route("/patients/<int:patient_id>/coverages/<int:coverage_id>/end", methods=["POST"])
 @roles_required(*DESK)
 def end_coverage(patient_id: int, coverage_id: int) -> Any:
-    chart = _patient(patient_id, purpose="edit_view")
-    coverage = _coverage(chart, coverage_id)
+    chart = patients.get_patient(patient_id, purpose="edit_view")
+    coverage = coverages.get_coverage(chart, coverage_id)
     form = EndCoverageForm()
     if form.validate_on_submit():
         try:
@@ -223,9 +211,9 @@ def end_coverage(patient_id: int, coverage_id: int) -> Any:
 def move_coverage(patient_id: int, coverage_id: int, direction: str) -> Any:
     if direction not in ("up", "down") or not ToggleForm().validate_on_submit():
         abort(400)
-    chart = _patient(patient_id, purpose="edit_view")
+    chart = patients.get_patient(patient_id, purpose="edit_view")
     try:
-        coverages.move_coverage(_coverage(chart, coverage_id), -1 if direction == "up" else 1)
+        coverages.move_coverage(coverages.get_coverage(chart, coverage_id), -1 if direction == "up" else 1)
     except FieldErrors as exc:
         flash(" ".join(m for ms in exc.errors.values() for m in ms), "danger")
     return redirect(url_for("staff.patient", patient_id=chart.id))
@@ -234,8 +222,8 @@ def move_coverage(patient_id: int, coverage_id: int, direction: str) -> Any:
 @bp.route("/patients/<int:patient_id>/coverages/<int:coverage_id>/cards", methods=["POST"])
 @roles_required(*DESK)
 def upload_card(patient_id: int, coverage_id: int) -> Any:
-    chart = _patient(patient_id, purpose="edit_view")
-    coverage = _coverage(chart, coverage_id)
+    chart = patients.get_patient(patient_id, purpose="edit_view")
+    coverage = coverages.get_coverage(chart, coverage_id)
     form = CardForm()
     if form.validate_on_submit():
         try:
@@ -254,11 +242,8 @@ def upload_card(patient_id: int, coverage_id: int) -> Any:
 @bp.route("/patients/<int:patient_id>/cards/<int:card_id>")
 @roles_required(*READ)
 def card_image(patient_id: int, card_id: int) -> Any:
-    chart = _patient(patient_id, purpose="card_view")
-    try:
-        path = coverages.card_path(chart, card_id, current_app.config["INTAKE_UPLOAD_DIR"])
-    except NotFound:
-        abort(404)
+    chart = patients.get_patient(patient_id, purpose="card_view")
+    path = coverages.card_path(chart, card_id, current_app.config["INTAKE_UPLOAD_DIR"])
     if not path.is_file():
         abort(404)
     response = send_file(path, mimetype="image/jpeg", max_age=0)
