@@ -49,7 +49,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from intake import errors, inputs, security, templating
 
-    database.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     templating.init_app(app)

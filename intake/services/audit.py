@@ -6,7 +6,7 @@ chained onto the last committed row under a lock, and inserted (one Core
 INSERT, before the commit's own flush):
 
 - SQLite: every transaction already holds the write lock from BEGIN
-  IMMEDIATE (intake/db.py), so no two commits can read the same chain head.
+  IMMEDIATE (intake/database.py), so no two commits can read the same chain head.
 - PostgreSQL: `pg_advisory_xact_lock(AUDIT_CHAIN_LOCK)` is taken at commit
   and held until that transaction ends; the next writer reads the head after
   it (READ COMMITTED takes a fresh snapshot per statement).
@@ -40,10 +40,9 @@ from typing import Any
 
 from flask import current_app, g, has_app_context, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import bindparam, event, select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
-from intake.database import DriverStatement, lock_for_write
 from intake.extensions import db
 from intake.models import AuditEvent
 from intake.models.audit import GENESIS_HASH
@@ -135,12 +134,6 @@ def row_hash(row: Mapping[str, Any] | AuditEvent) -> str:
 
 
 _HEAD = select(AuditEvent.seq, AuditEvent.row_hash).order_by(AuditEvent.seq.desc()).limit(1)
-# Every audited request commits through these two: straight to the driver.
-_CHAIN_HEAD = DriverStatement(_HEAD)
-_CHAIN_COLUMNS = ("seq", "at", "user_id", "actor", "action", "patient_id", "object_type",
-                  "object_id", "remote_addr", "detail", "prev_hash", "row_hash")
-_INSERT = DriverStatement(AuditEvent.__table__.insert().values(
-    {name: bindparam(name) for name in _CHAIN_COLUMNS}))
 
 
 def _chain_pending(session: Session) -> None:
@@ -152,18 +145,17 @@ def _chain_pending(session: Session) -> None:
     # Core statements on the transaction's connection: the rows are plain
     # inserts, and the ORM's unit of work cost more than the rest of a commit.
     connection = session.connection()
-    lock_for_write(connection)  # SQLite: a reads_first request may not hold it yet
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_CHAIN_LOCK})
-    head = _CHAIN_HEAD.rows(connection)
-    seq, prev = head[0] if head else (0, GENESIS_HASH)
+    head = connection.execute(_HEAD).first()
+    seq, prev = tuple(head) if head else (0, GENESIS_HASH)
     rows = []
     for row, _scope in pending:
         seq += 1
         row = {**row, "seq": seq, "prev_hash": prev}
         row["row_hash"] = prev = row_hash(row)
         rows.append(row)
-    _INSERT.run_many(connection, rows)  # in chain order
+    connection.execute(AuditEvent.__table__.insert(), rows)  # in chain order
 
 
 def _within(scope: SessionTransaction | None, transaction: SessionTransaction) -> bool:

@@ -26,10 +26,8 @@ from flask import current_app, has_request_context
 from flask_babel import force_locale, lazy_gettext as _l
 from flask_login import current_user
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import bindparam, exists, select, update
-from sqlalchemy.orm.attributes import get_history
 
-from intake.database import DriverStatement, on_commit
+from intake.database import on_commit
 from intake.extensions import db
 from intake.models import KioskDevice, KioskDraft, KioskSubmission, Patient, Payer, SignedConsent
 from intake.models.base import utcnow
@@ -228,35 +226,19 @@ class DeviceSession(NamedTuple):
     name: str
 
 
-class DeviceClaim(NamedTuple):
-    """What a request's signed device cookie says, not yet checked against
-    the devices table: `authenticate_device(id, token)` checks it, and so does
-    Send's own statement (`submit_reviewed`)."""
-
-    id: int
-    token: str
-
-
-_DEVICE = KioskDevice.__table__
-_DEVICE_AUTH = select(_DEVICE.c.name, _DEVICE.c.token_hash, _DEVICE.c.revoked_at,
-                      _DEVICE.c.last_seen_at).where(_DEVICE.c.id == bindparam("id"))
-
-
 def authenticate_device(device_id: Any, token: Any) -> DeviceSession | None:
-    """The enrolled, unrevoked device this cookie names, or None. Checked on
-    every kiosk request, so it reads four columns, not the ORM entity."""
+    """The enrolled, unrevoked device this cookie names, or None."""
     if not isinstance(device_id, int) or not isinstance(token, str):
         return None
-    connection = db.session.connection()
-    row = connection.execute(_DEVICE_AUTH, {"id": device_id}).first()
-    if row is None or row.revoked_at or not row.token_hash:
+    device = db.session.get(KioskDevice, device_id)
+    if device is None or device.revoked_at or not device.token_hash:
         return None
-    if not hmac.compare_digest(row.token_hash, _digest(token)):
+    if not hmac.compare_digest(device.token_hash, _digest(token)):
         return None
     now = _now()
-    if row.last_seen_at is None or now - row.last_seen_at > timedelta(minutes=1):
-        connection.execute(update(_DEVICE).where(_DEVICE.c.id == device_id).values(last_seen_at=now))
-    return DeviceSession(device_id, row.name)
+    if device.last_seen_at is None or now - device.last_seen_at > timedelta(minutes=1):
+        device.last_seen_at = now
+    return DeviceSession(device.id, device.name)
 
 
 def revoke_device(device: KioskDevice) -> None:
@@ -297,11 +279,15 @@ def start_draft(device: DeviceSession, language: str) -> tuple[KioskDraft, str]:
 
 
 def load_draft(key: Any, device: DeviceSession) -> KioskDraft | None:
-    """The live draft of this key on this device; an expired one is wiped."""
+    """The live draft of this key on this device; an expired one is wiped.
+    Locked until the request commits (PostgreSQL; on SQLite the transaction
+    holds the write lock anyway), so two requests for one draft (a double
+    tap on Send, two tabs) take turns and the second sees what the first did."""
     if not isinstance(key, str) or not key:
         return None
     draft = db.session.execute(
         db.select(KioskDraft).filter_by(key_hash=_digest(key), device_id=device.id)
+        .with_for_update()
     ).scalar_one_or_none()
     if draft is None:
         return None
@@ -315,10 +301,8 @@ def load_draft(key: Any, device: DeviceSession) -> KioskDraft | None:
 
 
 def _changed(draft: KioskDraft, data: dict[str, Any]) -> None:
-    # JSON columns notice reassignment, not in-place edits. Any change makes
-    # the patient review the draft again before it can be sent as reviewed.
+    # JSON columns notice reassignment, not in-place edits.
     draft.data = data
-    draft.reviewed = None
     db.session.flush()
 
 
@@ -564,86 +548,26 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def mark_reviewed(draft: KioskDraft, patient: Mapping[str, Any],
-                  insurance: list[Mapping[str, Any]]) -> None:
-    """Keep the submission the review page validated and showed, whole:
-    Send files exactly this, without validating every step again or building
-    it anew. Any later change to the draft drops it (`_changed`)."""
-    try:
-        submission, leftovers = _submission_data(_copy(draft), patient, insurance)
-        reviewed: dict[str, Any] | None = {"submission": submission, "leftovers": leftovers}
-    except FieldErrors:  # a consent unsigned: Send validates again and asks for it
-        reviewed = None
-    if draft.reviewed == reviewed:
-        return
-    draft.reviewed = reviewed
-    db.session.flush()
-
-
-_DRAFT = KioskDraft.__table__
-_SUBMISSION = KioskSubmission.__table__
-_MINE = (_DRAFT.c.key_hash == bindparam("key_hash"), _DRAFT.c.device_id == bindparam("device_id"))
-# Send: the draft goes only if it is live, still as the review page showed
-# it, and the device is enrolled with this token and not revoked.
-_SEND_REVIEWED = DriverStatement(_DRAFT.delete().where(
-    *_MINE, _DRAFT.c.expires_at > bindparam("now"), _DRAFT.c.reviewed.is_not(None),
-    exists().where(_DEVICE.c.id == bindparam("device_id"),
-                   _DEVICE.c.token_hash == bindparam("token_hash"), _DEVICE.c.revoked_at.is_(None)),
-).returning(_DRAFT.c.language, _DRAFT.c.reviewed))
-_LIVE_DRAFT = select(_DRAFT.c.id).where(*_MINE, _DRAFT.c.expires_at > bindparam("now"))
-_DELETE_AS_READ = _DRAFT.delete().where(_DRAFT.c.id == bindparam("id"),
-                                        _DRAFT.c.updated_at == bindparam("updated_at"))
-_INSERT_SUBMISSION = DriverStatement(_SUBMISSION.insert().values(
-    {name: bindparam(name) for name in ("device_id", "language", "status", "submitted_at", "data")}
-).returning(_SUBMISSION.c.id))
-
-NO_DRAFT = "no draft"
-NOT_REVIEWED = "not reviewed"
-
-
-def submit_reviewed(key: Any, device: DeviceClaim) -> int | str:
-    """The kiosk's Send button: the live draft of this key, as its review
-    page last showed it, becomes a submission. Returns the submission's id,
-    or NO_DRAFT (gone, expired, already sent) or NOT_REVIEWED (changed since
-    the review page: the caller validates it again and calls `submit`).
-    Either of those can also mean the device is not (or no longer) enrolled:
-    the caller checks the device then (`authenticate_device`).
-
-    One DELETE ... RETURNING takes the draft and checks the device: whoever
-    deletes it sends it, so a double tap (or two servers) cannot make two
-    submissions of one draft, and patients finishing at once wait on each
-    other for no longer than a commit. Both statements go straight to the
-    driver (`DriverStatement`): this is the kiosk's busiest write."""
-    if not isinstance(key, str) or not key:
-        return NO_DRAFT
-    connection = db.session.connection()
-    mine = {"key_hash": _digest(key), "device_id": device.id, "now": _now(),
-            "token_hash": _digest(device.token)}
-    taken = _SEND_REVIEWED.rows(connection, mine)
-    if not taken:  # an expired draft is left to the worker's purge
-        return NOT_REVIEWED if connection.execute(_LIVE_DRAFT, mine).first() else NO_DRAFT
-    language, reviewed = taken[0]
-    return _file_submission(connection, device.id, language, reviewed["submission"],
-                            reviewed["leftovers"])
-
-
 def submit(draft: KioskDraft, patient: Mapping[str, Any],
-           insurance: list[Mapping[str, Any]]) -> int | str:
-    """Turn a validated draft into a submission for the front desk and wipe
-    the draft. `patient` holds PATIENT_FIELDS and `insurance` one mapping per
-    coverage (with a `slot` naming its card pictures); the consents come from
-    what `sign_consents` recorded. Returns the submission's id, or NO_DRAFT
-    when another request sent or wiped the draft first."""
-    touched = get_history(draft, "updated_at").deleted  # load_draft's touch, not yet written
-    updated_at = touched[0] if touched else draft.updated_at
-    db.session.expunge(draft)  # deleted below without the ORM: no flush of that touch
-    # Before any write: the caller answers FieldErrors with a redirect.
-    submission, leftovers = _submission_data(_copy(draft), patient, insurance)
-    connection = db.session.connection()
-    # Only as it was read: a draft changed since (another tab) is not sent as it was.
-    if connection.execute(_DELETE_AS_READ, {"id": draft.id, "updated_at": updated_at}).rowcount != 1:
-        return NO_DRAFT
-    return _file_submission(connection, draft.device_id, draft.language, submission, leftovers)
+           insurance: list[Mapping[str, Any]]) -> KioskSubmission:
+    """Turn a validated draft (loaded by `load_draft`, so locked) into a
+    submission for the front desk and delete the draft. `patient` holds
+    PATIENT_FIELDS and `insurance` one mapping per coverage (with a `slot`
+    naming its card pictures); the consents come from what `sign_consents`
+    recorded: FieldErrors when one is not signed."""
+    submission_data, leftovers = _submission_data(_copy(draft), patient, insurance)
+    submission = KioskSubmission(device_id=draft.device_id, language=draft.language,
+                                 status="pending", submitted_at=_now(), data=submission_data)
+    db.session.add(submission)
+    db.session.delete(draft)
+    db.session.flush()
+    if leftovers:  # the draft's pictures the submission does not keep
+        on_commit(lambda: [_remove_file(name) for name in leftovers])
+    audit.record("kiosk.submit", object_type="kiosk_submission", object_id=submission.id,
+                 detail=f"coverages={len(submission_data['coverages'])} "
+                        f"consents={len(submission_data['consents'])} language={draft.language}",
+                 actor=f"kiosk-{draft.device_id}")
+    return submission
 
 
 def _check_signed(data: Mapping[str, Any]) -> None:
@@ -676,22 +600,6 @@ def _submission_data(data: Mapping[str, Any], patient: Mapping[str, Any],
                   "coverages": coverages_out, "signer": data.get("signer") or {},
                   "consents": signed}
     return submission, _draft_files({"cards": cards})
-
-
-def _file_submission(connection: Any, device_id: int, language: str,
-                     submission: Mapping[str, Any], leftovers: list[str]) -> int:
-    """The submission of a draft just deleted; the draft's other pictures go
-    once this commits."""
-    submission_id = _INSERT_SUBMISSION.rows(connection, {
-        "device_id": device_id, "language": language, "status": "pending",
-        "submitted_at": _now(), "data": submission})[0][0]
-    if leftovers:
-        on_commit(lambda: [_remove_file(name) for name in leftovers])
-    audit.record("kiosk.submit", object_type="kiosk_submission", object_id=submission_id,
-                 detail=f"coverages={len(submission['coverages'])} "
-                        f"consents={len(submission['consents'])} language={language}",
-                 actor=f"kiosk-{device_id}")
-    return submission_id
 
 
 # ---- the front desk's review ------------------------------------------------

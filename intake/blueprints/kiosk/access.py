@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -18,7 +17,7 @@ from typing import Any, TypeVar
 from flask import Flask, g, has_request_context, render_template, request, session
 from flask.sessions import (SecureCookieSession, SecureCookieSessionInterface, SessionInterface,
                             SessionMixin)
-from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeSerializer
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,25 +36,7 @@ def is_kiosk_request() -> bool:
 
 
 class _Cookie(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, with the serializer made once per set
-    of keys (Flask makes a new one twice a request, and making one signs a
-    test value), and HMACs through hashlib's own SHA-1 (the same signatures
-    as Flask's default, by OpenSSL's HMAC instead of the pure-Python one)."""
-
-    digest_method = staticmethod(hashlib.sha1)
-
-    def __init__(self) -> None:
-        self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer | None] = {}
-
-    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        key = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
-        try:
-            return self._serializers[key]
-        except KeyError:
-            if len(self._serializers) >= 4:  # keys rotated: forget the old ones
-                self._serializers.clear()
-            serializer = self._serializers[key] = super().get_signing_serializer(app)
-            return serializer
+    """Flask's signed-cookie sessions, written back only when they should be."""
 
     def should_set_cookie(self, app: Flask, session: Any) -> bool:
         # A background fetch (codes as you type, the live duplicate check) or a
@@ -123,12 +104,7 @@ def select_locale() -> str:
 
 
 def _device_serializer(app: Flask) -> URLSafeSerializer:
-    cached = app.extensions.get("intake_kiosk_device_serializer")
-    if cached is None or cached[0] != app.secret_key:
-        cached = (app.secret_key, URLSafeSerializer(app.secret_key, salt="intake-kiosk-device",
-                                                    signer_kwargs={"digest_method": hashlib.sha1}))
-        app.extensions["intake_kiosk_device_serializer"] = cached
-    return cached[1]
+    return URLSafeSerializer(app.secret_key, salt="intake-kiosk-device")
 
 
 def device_cookie_value(app: Flask, device_id: int, token: str) -> str:
@@ -146,9 +122,9 @@ def clear_device_cookie(response: Any, app: Flask) -> None:
                            secure=bool(app.config.get("SESSION_COOKIE_SECURE")))
 
 
-def device_claim(app: Flask) -> Any:
-    """What the request's device cookie says (`kiosk.DeviceClaim`), if this
-    app signed it; not yet checked against the devices table. Else None."""
+def cookie_device(app: Flask) -> Any:
+    """The enrolled, unrevoked device the request's device cookie names
+    (`kiosk.DeviceSession`), if this app signed the cookie; else None."""
     from intake.services import kiosk
 
     raw = request.cookies.get(DEVICE_COOKIE)
@@ -160,31 +136,7 @@ def device_claim(app: Flask) -> Any:
         return None
     if not isinstance(payload, dict):
         return None
-    device_id, token = payload.get("d"), payload.get("t")
-    if not isinstance(device_id, int) or not isinstance(token, str):
-        return None
-    return kiosk.DeviceClaim(device_id, token)
-
-
-def checks_device(view: F) -> F:
-    """Mark a kiosk view whose own statement checks the device cookie's
-    claim against the devices table (Send). Before it runs, the request
-    holds the signed claim (`g.kiosk_device`) instead of a checked device:
-    one query fewer. The view must call `checked_device()` before it does
-    anything but that statement."""
-    view.checks_device = True  # type: ignore[attr-defined]
-    return view
-
-
-def checked_device() -> Any:
-    """The request's device, checked against the devices table now if only
-    its claim was held (see `checks_device`); None if it is not enrolled."""
-    from intake.services import kiosk
-
-    device = g.get("kiosk_device")
-    if isinstance(device, kiosk.DeviceClaim):
-        device = g.kiosk_device = kiosk.authenticate_device(device.id, device.token)
-    return device
+    return kiosk.authenticate_device(payload.get("d"), payload.get("t"))
 
 
 def kiosk_device_required(view: F) -> F:

@@ -18,11 +18,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
 from intake.blueprints.kiosk import bp
-from intake.blueprints.kiosk.access import (checked_device, checks_device, clear_device_cookie,
-                                            device_claim, kiosk_device_required,
-                                            set_device_cookie)
-from intake.database import lock_for_write, reads_first
-from intake.extensions import db, limiter, login_manager
+from intake.blueprints.kiosk.access import (clear_device_cookie, cookie_device,
+                                            kiosk_device_required, set_device_cookie)
+from intake.extensions import limiter, login_manager
 from intake.forms import attach_errors
 from intake.forms.kiosk import (CONSENT_KINDS, FORM_STEPS, STEP_FORMS, STEPS, EnrollForm,
                                 KioskButtonForm, KioskForm, date_pattern)
@@ -41,17 +39,13 @@ UPLOAD_MESSAGES = {
 def kiosk_context() -> Any:
     # A staff sign-in in the same browser counts for nothing here.
     g._login_user = login_manager.anonymous_user()
-    app = current_app._get_current_object()
-    g.kiosk_device = claim = device_claim(app)
-    view = app.view_functions.get(request.endpoint or "")
-    if claim is not None and not getattr(view, "checks_device", False):
-        checked_device()
+    g.kiosk_device = cookie_device(current_app._get_current_object())
     if g.kiosk_device is None:
         return None
     now = time.time()
     seen = session.get("seen")
     if seen and now - seen > kiosk.setting("INTAKE_KIOSK_IDLE_TIMEOUT_SECONDS") and \
-            session.get("draft") and checked_device() is not None:
+            session.get("draft"):
         _wipe("idle")
     session["seen"] = now
     if request.endpoint == "kiosk.step" and request.method == "POST":
@@ -95,7 +89,7 @@ def _wipe(reason: str) -> None:
 
 
 def _current_draft() -> Any:
-    device = checked_device()
+    device = g.get("kiosk_device")
     if device is None:
         return None
     draft = kiosk.load_draft(session.get("draft"), device)
@@ -371,7 +365,6 @@ def review() -> Any:
     if isinstance(forms, str):
         session["check"] = forms
         return redirect(url_for("kiosk.step", step=forms), code=303)
-    kiosk.mark_reviewed(draft, *_cleaned(forms))
     return render_template("kiosk/review.html", forms=forms, form=KioskButtonForm(), draft=draft,
                            step="review", steps=STEPS, done=kiosk.completed_steps(draft),
                            cards=kiosk.draft_cards(draft), idle=_idle_settings(),
@@ -382,28 +375,20 @@ def review() -> Any:
 
 @bp.route("/submit", methods=["POST"])
 @kiosk_device_required
-@reads_first
-@checks_device
 def submit() -> Any:
     # CSRFProtect has checked the token before the view, as on every POST.
-    sent = kiosk.submit_reviewed(session.get("draft"), g.kiosk_device)
-    if isinstance(sent, str) and checked_device() is None:  # revoked since the last page
-        return render_template("kiosk/not_enrolled.html"), 403
-    if sent == kiosk.NOT_REVIEWED:  # changed since the review page (another tab)
-        lock_for_write(db.session)  # this view reads first: from here the draft cannot change
-        draft = _current_draft()
-        forms = _validated(draft) if draft is not None else None
-        if isinstance(forms, str):
-            session["check"] = forms
-            return redirect(url_for("kiosk.step", step=forms), code=303)
-        try:
-            sent = kiosk.submit(draft, *_cleaned(forms)) if forms else kiosk.NO_DRAFT
-        except FieldErrors:
-            session["check"] = "consents"
-            return redirect(url_for("kiosk.step", step="consents"), code=303)
-    if sent == kiosk.NO_DRAFT:
-        session.pop("draft", None)
+    draft = _current_draft()  # locked: a second Send of it waits, then finds it gone
+    if draft is None:
         return redirect(url_for("kiosk.index"))
+    forms = _validated(draft)
+    if isinstance(forms, str):
+        session["check"] = forms
+        return redirect(url_for("kiosk.step", step=forms), code=303)
+    try:
+        kiosk.submit(draft, *_cleaned(forms))
+    except FieldErrors:
+        session["check"] = "consents"
+        return redirect(url_for("kiosk.step", step="consents"), code=303)
     lang = session.get("lang")
     session.clear()
     session["thanks_lang"] = lang
