@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask
+from flask import Flask, render_template
 
 from intake import vocab
 from intake.normalize import format_phone
@@ -19,6 +19,12 @@ def money(cents: int | None) -> str:
 
 def us_date(value: date | datetime | None) -> str:
     return value.strftime("%m/%d/%Y") if value else ""
+
+
+def render_form(template: str, form: Any, **context: Any) -> tuple[str, int]:
+    """A page with `form` on it (as `form`): 422 when the form has errors, so
+    the typed values come back with a message next to each field; else 200."""
+    return render_template(template, form=form, **context), 422 if form.errors else 200
 
 
 def init_app(app: Flask) -> None:

@@ -26,6 +26,7 @@ from intake.forms.kiosk import (CONSENT_KINDS, FORM_STEPS, STEP_FORMS, STEPS, En
                                 KioskButtonForm, KioskForm, date_pattern)
 from intake.security import public
 from intake.services import FieldErrors, kiosk
+from intake.templating import render_form
 
 UPLOAD_MESSAGES = {
     "too_large": _l("That photo is too large. Please take it again."),
@@ -135,9 +136,7 @@ def enroll() -> Any:
         set_device_cookie(response, current_app._get_current_object(), device.id, token,
                           kiosk.setting("INTAKE_KIOSK_DEVICE_COOKIE_DAYS"))
         return response
-    response = make_response(render_template("kiosk/enroll.html", form=form,
-                                             device=g.get("kiosk_device")),
-                             422 if form.errors else 200)
+    response = make_response(render_form("kiosk/enroll.html", form, device=g.get("kiosk_device")))
     if g.get("kiosk_device") is None and request.cookies.get("intake_kiosk_device"):
         clear_device_cookie(response, current_app._get_current_object())
     return response

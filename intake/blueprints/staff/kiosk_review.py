@@ -15,6 +15,7 @@ from intake.forms.kiosk import AcceptForm, MergeForm, MergeTargetForm, RejectFor
 from intake.models.user import Role
 from intake.security import roles_required
 from intake.services import FieldErrors, kiosk, patients
+from intake.templating import render_form
 
 DESK = (Role.RECEPTIONIST, Role.ADMIN)
 
@@ -97,10 +98,9 @@ def kiosk_merge(submission_id: int, patient_id: int) -> Any:
             flash(f"Merged into this chart ({len(changed)} field"
                   f"{'' if len(changed) == 1 else 's'} updated).", "success")
             return redirect(url_for("staff.patient", patient_id=chart.id))
-    return render_template("staff/kiosk_merge.html", sub=sub, patient=chart, rows=rows, form=form,
-                           coverages=kiosk.coverage_data(sub),
-                           payers={p.id: p.name for p in kiosk.kiosk_payers()}), \
-        422 if form.errors else 200
+    return render_form("staff/kiosk_merge.html", form, sub=sub, patient=chart, rows=rows,
+                       coverages=kiosk.coverage_data(sub),
+                       payers={p.id: p.name for p in kiosk.kiosk_payers()})
 
 
 @bp.route("/kiosk/<int:submission_id>/reject", methods=["POST"])
