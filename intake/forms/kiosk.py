@@ -22,6 +22,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from intake import vocab
 from intake.forms.base import BaseForm, ParsedField, PhoneField, options
 from intake.normalize import format_phone, is_valid_mbi, is_valid_zip
+from intake.services import clock
 
 STEPS = (
     ("about", _l("About you")),
@@ -170,7 +171,7 @@ def person_name(form: Any, field: Any) -> None:
 
 
 def past_date(form: Any, field: Any) -> None:
-    if field.data and field.data > date.today():
+    if field.data and field.data > clock.today():
         raise ValidationError(gettext("This date is in the future."))
     if field.data and field.data.year < 1900:
         raise ValidationError(gettext("Please check the year."))

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
 from typing import Any
 
 from wtforms import (BooleanField, DateField, EmailField, HiddenField, SelectField,
@@ -13,6 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from intake import vocab
 from intake.forms.base import BaseForm, PhoneField, options
 from intake.normalize import is_valid_zip
+from intake.services import clock
 
 # Letters of any script, joined by spaces, hyphens, apostrophes or periods.
 _NAME = re.compile(r"[^\W\d_]+(?:[ '’.\-]+[^\W\d_]+)*\.?")
@@ -26,7 +26,7 @@ def person_name(form: Any, field: Any) -> None:
 
 
 def past_date(form: Any, field: Any) -> None:
-    if field.data and field.data > date.today():
+    if field.data and field.data > clock.today():
         raise ValidationError("This date is in the future.")
     if field.data and field.data.year < 1900:
         raise ValidationError("Check the year.")

@@ -12,7 +12,7 @@ from faker import Faker
 from intake.extensions import db
 from intake.models import Payer
 from intake.models.coverage import PayerKind
-from intake.services import coverages, patients
+from intake.services import clock, coverages, patients
 from intake.services.clock import practice_zone
 
 NAME_LOCALES = ["en_US", "es_MX", "pl_PL", "nl_NL", "fr_FR", "ro_RO", "id_ID"]
@@ -43,7 +43,7 @@ def patient_data(fake: Faker, rng: random.Random) -> dict:
     us = fake["en_US"]
     sex = rng.choice(["female", "male"])
     given = local.first_name_female() if sex == "female" else local.first_name_male()
-    birth = date.today() - timedelta(days=rng.randint(365, 95 * 365))
+    birth = clock.today() - timedelta(days=rng.randint(365, 95 * 365))
     return {
         "family_name": local.last_name(), "given_name": given, "birth_date": birth,
         "sex": sex, "address_line1": us.street_address(), "city": us.city(),
@@ -69,7 +69,7 @@ def coverage_data(payer: Payer, fake: Faker, rng: random.Random) -> dict:
         "payer_id": payer.id, "member_id": member,
         "group_number": fake["en_US"].bothify("GRP-#####") if payer.kind == "commercial" else None,
         "plan_name": "PPO" if payer.kind == "commercial" else None,
-        "effective_date": date(date.today().year, 1, 1), "end_date": None,
+        "effective_date": date(clock.today().year, 1, 1), "end_date": None,
         "copay_cents": rng.choice([0, 1500, 2000, 2500, 4000]) if payer.kind == "commercial" else 0,
         "relationship_code": "self",
     }
@@ -77,7 +77,7 @@ def coverage_data(payer: Payer, fake: Faker, rng: random.Random) -> dict:
         data.update(relationship_code=rng.choice(["spouse", "child"]),
                     subscriber_family=fake["en_US"].last_name(),
                     subscriber_given=fake["en_US"].first_name(),
-                    subscriber_birth_date=date.today() - timedelta(days=rng.randint(20, 70) * 365))
+                    subscriber_birth_date=clock.today() - timedelta(days=rng.randint(20, 70) * 365))
     return data
 
 

@@ -15,7 +15,7 @@ from intake.forms.base import options
 from intake.forms.desk import cents
 from intake.forms.practice import FeeForm, PracticeForm, ProviderForm
 from intake.security import roles_required
-from intake.services import FieldErrors, charges, practice
+from intake.services import FieldErrors, charges, clock, practice
 from intake.templating import render_form
 
 
@@ -60,7 +60,7 @@ def edit_provider(provider_id: int | None) -> Any:
 def fees() -> Any:
     form = FeeForm()
     if form.validate_on_submit():
-        result = charges.engine().check(form.code.data, None)
+        result = charges.engine().check(form.code.data, None, clock.today())
         if result.system not in (System.CPT, System.HCPCS) or not result.valid:
             form.code.errors = [result.reason if result.system in (System.CPT, System.HCPCS)
                                 else "Enter a CPT or HCPCS procedure code."]
