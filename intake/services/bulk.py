@@ -209,7 +209,7 @@ def run_export(job_id: str) -> None:
         job.output = output
         job.completed_at = datetime.now(timezone.utc)
         job.expires_at = job.completed_at + timedelta(
-            hours=current_app.config.get("INTAKE_EXPORT_TTL_HOURS", 24))
+            hours=current_app.config["INTAKE_EXPORT_TTL_HOURS"])
         audit.record("fhir.export_complete", object_type="bulk_export",
                      detail=f"files={len(output)} resources={sum(o['count'] for o in output)}",
                      actor="worker")

@@ -9,11 +9,12 @@ from datetime import date, datetime, time, timedelta
 import phonenumbers
 from faker import Faker
 
+from intake import vocab
 from intake.extensions import db
 from intake.models import Payer
 from intake.models.coverage import PayerKind
 from intake.services import clock, coverages, patients
-from intake.services.clock import practice_zone
+
 
 NAME_LOCALES = ["en_US", "es_MX", "pl_PL", "nl_NL", "fr_FR", "ro_RO", "id_ID"]
 LANGUAGE_OF = {"en_US": "en", "es_MX": "es", "pl_PL": "pl", "nl_NL": "nl", "fr_FR": "fr",
@@ -122,7 +123,7 @@ def demo_visits(patient_id: int, provider_ids: list[int], staff_id: int | None,
     past = visits.create_visit(patient, {"provider_id": rng.choice(provider_ids),
                                          "date_of_service": CODED_DAY, "place_of_service": "11",
                                          "reason": "Follow-up"})
-    start = datetime.combine(CODED_DAY, time(8, 30), practice_zone()) + timedelta(
+    start = datetime.combine(CODED_DAY, time(8, 30), clock.practice_zone()) + timedelta(
         minutes=rng.randrange(0, 8 * 60, 5))
     steps = [rng.randint(0, 10), rng.randint(3, 25), rng.randint(10, 40)]
     times = dict(zip(("arrived", "checked_in", "with_provider", "checked_out"),
@@ -139,10 +140,8 @@ def demo_visits(patient_id: int, provider_ids: list[int], staff_id: int | None,
                                           "amount_cents": rng.choice([1500, 2000, 2500])},
                                 visit=past, received_by_id=staff_id)
     if rng.random() < 0.2:
-        from intake.services.clock import today
-
         visits.create_visit(patient, {"provider_id": rng.choice(provider_ids),
-                                      "date_of_service": today(), "place_of_service": "11",
+                                      "date_of_service": clock.today(), "place_of_service": "11",
                                       "reason": rng.choice(["Annual visit", "Cough", "Follow-up"])})
 
 
@@ -189,7 +188,7 @@ def create_demo_kiosk_submissions(count: int, seed: int | None = None) -> int:
         data = patient_data(fake, rng)
         draft, _ = kiosk.start_draft(device, data["preferred_language"])
         name = f"{data['given_name']} {data['family_name']}"
-        kiosk.sign_consents(draft, name, "self", {k: name for k in kiosk.CONSENT_KINDS}, {})
+        kiosk.sign_consents(draft, name, "self", {k: name for k in vocab.CONSENT_KINDS}, {})
         payer = rng.choice(insurers)
         cov = coverage_data(payer, fake, rng)
         insurance = [{"slot": "primary", **{k: v for k, v in cov.items()

@@ -28,6 +28,7 @@ from flask_login import current_user
 from PIL import Image, UnidentifiedImageError
 
 from intake.database import on_commit
+from intake import vocab
 from intake.extensions import db
 from intake.models import KioskDevice, KioskDraft, KioskSubmission, Patient, Payer, SignedConsent
 from intake.models.base import utcnow
@@ -35,19 +36,6 @@ from intake.models.coverage import PayerKind
 from intake.normalize import clean_text
 from intake.services import FieldErrors, NotFound, audit, coverages, duplicates, patients
 
-LANGUAGES = ("en", "es", "pl", "nl", "fr", "id", "ro")
-# Each language's own name: shown on the language screen and switcher untranslated.
-LANGUAGE_NAMES = {"en": "English", "es": "Español", "pl": "Polski", "nl": "Nederlands",
-                  "fr": "Français", "id": "Bahasa Indonesia", "ro": "Română"}
-
-DEFAULTS: dict[str, int] = {
-    "INTAKE_KIOSK_ENROLL_CODE_MINUTES": 15,
-    "INTAKE_KIOSK_DEVICE_COOKIE_DAYS": 400,  # browsers cap cookie lifetimes at 400 days
-    "INTAKE_KIOSK_IDLE_WARNING_SECONDS": 90,  # warning shown after this much inactivity
-    "INTAKE_KIOSK_IDLE_TIMEOUT_SECONDS": 120,  # then wiped, in the page and on the server
-    "INTAKE_KIOSK_DRAFT_MAX_MINUTES": 60,  # a draft never lives longer than this
-    "INTAKE_KIOSK_DONE_SECONDS": 20,  # the thank-you page returns to the start
-}
 SIGNATURE_MAX_BYTES = 400_000
 SIGNATURE_MAX_SIDE = 2000
 FILE_GRACE_SECONDS = 600  # unreferenced kiosk files younger than this may belong to a request in flight
@@ -55,7 +43,7 @@ CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 CODE_LENGTH = 10
 
 # Patient fields the kiosk collects; the rest of a chart is the front desk's.
-PATIENT_FIELDS = (
+KIOSK_PATIENT_FIELDS = (
     "given_name", "middle_name", "family_name", "preferred_name", "birth_date", "sex",
     "preferred_language", "races", "ethnicity",
     "address_line1", "address_line2", "city", "state", "postal_code",
@@ -82,7 +70,8 @@ def _staff_id() -> int | None:
 
 
 def setting(name: str) -> int:
-    return int(current_app.config.get(name, DEFAULTS[name]))
+    """A kiosk timer (INTAKE_KIOSK_*; defaults in config.Defaults)."""
+    return int(current_app.config[name])
 
 
 def _digest(value: str) -> str:
@@ -135,7 +124,6 @@ CONSENTS = (
            "may change these preferences at any time by informing the front desk."),
     )),
 )
-CONSENT_KINDS = tuple(c.kind for c in CONSENTS)
 COMMUNICATION_CHOICES = ("sms", "email", "voicemail")
 
 
@@ -269,7 +257,7 @@ def start_draft(device: DeviceSession, language: str) -> tuple[KioskDraft, str]:
     key = secrets.token_urlsafe(32)
     now = _now()
     draft = KioskDraft(key_hash=_digest(key), device_id=device.id,
-                       language=language if language in LANGUAGES else "en",
+                       language=language if language in vocab.KIOSK_LANGUAGES else "en",
                        data={"steps": {}, "done": [], "cards": {}, "signatures": {}},
                        created_at=now, updated_at=now)
     draft.expires_at = _expiry(draft, now)
@@ -334,7 +322,7 @@ def completed_steps(draft: KioskDraft) -> list[str]:
 
 
 def set_language(draft: KioskDraft, language: str) -> None:
-    if language in LANGUAGES:
+    if language in vocab.KIOSK_LANGUAGES:
         draft.language = language
         db.session.flush()
 
@@ -552,7 +540,7 @@ def submit(draft: KioskDraft, patient: Mapping[str, Any],
            insurance: list[Mapping[str, Any]]) -> KioskSubmission:
     """Turn a validated draft (loaded by `load_draft`, so locked) into a
     submission for the front desk and delete the draft. `patient` holds
-    PATIENT_FIELDS and `insurance` one mapping per coverage (with a `slot`
+    KIOSK_PATIENT_FIELDS and `insurance` one mapping per coverage (with a `slot`
     naming its card pictures); the consents come from what `sign_consents`
     recorded: FieldErrors when one is not signed."""
     submission_data, leftovers = _submission_data(_copy(draft), patient, insurance)
@@ -571,7 +559,7 @@ def submit(draft: KioskDraft, patient: Mapping[str, Any],
 
 
 def _check_signed(data: Mapping[str, Any]) -> None:
-    if set(data.get("signed") or {}) != set(CONSENT_KINDS):
+    if set(data.get("signed") or {}) != set(vocab.CONSENT_KINDS):
         raise FieldErrors({"consents": ["unsigned"]})
 
 
@@ -592,11 +580,11 @@ def _submission_data(data: Mapping[str, Any], patient: Mapping[str, Any],
                          for side in ("front", "back") if cards.get(f"{slot}_{side}")}
         coverages_out.append(item)
     signed = []
-    for kind in CONSENT_KINDS:
+    for kind in vocab.CONSENT_KINDS:
         detail = data["signed"][kind]
         signed.append({**detail, "signature_png": signatures.get(kind)
                        if detail["method"] == "drawn" else None})
-    submission = {"patient": {k: _jsonable(patient.get(k)) for k in PATIENT_FIELDS},
+    submission = {"patient": {k: _jsonable(patient.get(k)) for k in KIOSK_PATIENT_FIELDS},
                   "coverages": coverages_out, "signer": data.get("signer") or {},
                   "consents": signed}
     return submission, _draft_files({"cards": cards})
@@ -757,7 +745,7 @@ class MergeRow:
 def merge_rows(sub: KioskSubmission, patient: Patient) -> list[MergeRow]:
     kiosk = patient_data(sub)
     rows = []
-    for field in PATIENT_FIELDS:
+    for field in KIOSK_PATIENT_FIELDS:
         theirs, ours = kiosk.get(field), getattr(patient, field)
         if field == "races":
             theirs, ours = sorted(theirs or []), sorted(ours or [])
@@ -771,7 +759,7 @@ def merge(sub: KioskSubmission, patient: Patient, take_from_kiosk: Iterable[str]
     the kiosk's value, the rest keep the chart's; coverages not on file yet
     and the signed consents are added. Returns the changed field names."""
     kiosk = patient_data(sub)
-    chosen = [f for f in take_from_kiosk if f in PATIENT_FIELDS]
+    chosen = [f for f in take_from_kiosk if f in KIOSK_PATIENT_FIELDS]
     changed = patients.update_patient(patient, {f: kiosk.get(f) for f in chosen})
     added, consents = _attach(sub, patient)
     _finish(sub, "merged", patient)

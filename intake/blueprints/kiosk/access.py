@@ -19,6 +19,8 @@ from flask.sessions import (SecureCookieSession, SecureCookieSessionInterface, S
                             SessionMixin)
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from intake.vocab import KIOSK_LANGUAGES
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 KIOSK_ROLE = "kiosk"
@@ -94,11 +96,9 @@ class KioskSessionInterface(SessionInterface):
 
 def select_locale() -> str:
     """The kiosk session's language on kiosk pages; staff pages stay English."""
-    from intake.services.kiosk import LANGUAGES
-
     if is_kiosk_request():
         lang = session.get("lang")
-        if lang in LANGUAGES:
+        if lang in KIOSK_LANGUAGES:
             return lang
     return "en"
 

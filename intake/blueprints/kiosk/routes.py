@@ -17,12 +17,13 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
+from intake import vocab
 from intake.blueprints.kiosk import bp
 from intake.blueprints.kiosk.access import (clear_device_cookie, cookie_device,
                                             kiosk_device_required, set_device_cookie)
 from intake.extensions import limiter, login_manager
 from intake.forms import attach_errors
-from intake.forms.kiosk import (CONSENT_KINDS, FORM_STEPS, STEP_FORMS, STEPS, EnrollForm,
+from intake.forms.kiosk import (FORM_STEPS, STEP_FORMS, STEPS, EnrollForm,
                                 KioskButtonForm, KioskForm, date_pattern)
 from intake.security import public
 from intake.services import FieldErrors, kiosk
@@ -101,10 +102,10 @@ def _current_draft() -> Any:
 
 def _language_choices() -> list[dict[str, str]]:
     out = []
-    for code in kiosk.LANGUAGES:
+    for code in vocab.KIOSK_LANGUAGES:
         with force_locale(code):
             prompt = gettext("Touch here to continue in English")
-        out.append({"code": code, "name": kiosk.LANGUAGE_NAMES[code], "prompt": prompt})
+        out.append({"code": code, "name": vocab.LANGUAGE_ENDONYMS[code], "prompt": prompt})
     return out
 
 
@@ -160,7 +161,7 @@ def start() -> Any:
     if not KioskButtonForm().validate_on_submit():
         abort(400)
     language = request.form.get("language", "en")
-    if language not in kiosk.LANGUAGES:
+    if language not in vocab.KIOSK_LANGUAGES:
         abort(400)
     session["lang"] = language
     draft = _current_draft()
@@ -250,7 +251,7 @@ def _save_pictures(step: str, draft: Any) -> dict[str, str]:
                 except FieldErrors as exc:
                     problems[slot] = exc.errors[slot][0]
     if step == "consents":
-        for kind in CONSENT_KINDS:
+        for kind in vocab.CONSENT_KINDS:
             posted = request.form.get(f"{kind}_signature", "")
             if posted:
                 try:
@@ -303,7 +304,7 @@ def _post_step(step: str, draft: Any) -> Any:
                             form.typed_names(), form.choices())
 
     language = request.form.get("_language")
-    if language in kiosk.LANGUAGES:
+    if language in vocab.KIOSK_LANGUAGES:
         kiosk.set_language(draft, language)
         session["lang"] = language
         return redirect(url_for("kiosk.step", step=step))
@@ -354,7 +355,7 @@ def review() -> Any:
     if request.method == "POST":
         KioskButtonForm().validate_on_submit()
         language = request.form.get("_language")
-        if language in kiosk.LANGUAGES:
+        if language in vocab.KIOSK_LANGUAGES:
             kiosk.set_language(draft, language)
             session["lang"] = language
         elif request.form.get("_nav") == "back":
@@ -399,7 +400,7 @@ def submit() -> Any:
 def done() -> Any:
     """Thank you, in the patient's language; nothing of what they entered."""
     lang = session.pop("thanks_lang", None)
-    if lang not in kiosk.LANGUAGES:
+    if lang not in vocab.KIOSK_LANGUAGES:
         return redirect(url_for("kiosk.index"))
     with force_locale(lang):
         return render_template("kiosk/done.html", form=KioskButtonForm(),
@@ -431,6 +432,7 @@ def _choice_label(field: Any) -> str:
 def kiosk_template_values() -> dict[str, Any]:
     locale = get_locale()
     return {"kiosk_lang": locale.language if locale is not None else "en",
+            "kiosk_languages": [(code, vocab.LANGUAGE_ENDONYMS[code]) for code in vocab.KIOSK_LANGUAGES],
             "choice_label": _choice_label}
 
 

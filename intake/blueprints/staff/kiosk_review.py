@@ -26,7 +26,7 @@ def _detail(sub: Any, *, accept: AcceptForm | None = None, reject: RejectForm | 
     return render_template(
         "staff/kiosk_submission.html", sub=sub, data=kiosk.patient_data(sub),
         coverages=kiosk.coverage_data(sub), candidates=kiosk.candidates(sub),
-        labels=kiosk.FIELD_LABELS, fields=kiosk.PATIENT_FIELDS,
+        labels=kiosk.FIELD_LABELS, fields=kiosk.KIOSK_PATIENT_FIELDS,
         payers={p.id: p.name for p in kiosk.kiosk_payers()},
         consents=(sub.data or {}).get("consents") or [], signer=(sub.data or {}).get("signer") or {},
         accept_form=accept or AcceptForm(), reject_form=reject or RejectForm(),
