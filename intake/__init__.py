@@ -47,12 +47,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         database.configure_engine(db.engine)
 
-    from intake import errors, inputs, security, templating
+    from intake import errors, inputs, security, tasks, templating
 
     security.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
     inputs.init_app(app)  # NUL in URLs, ids past INTEGER: 400/404 before any view
+    tasks.init_app(app)  # the worker's queue, from this app's configuration
     database.commit_at_the_edge(app)  # last: its after_request hook runs first
 
     from intake.blueprints.admin import bp as admin_bp

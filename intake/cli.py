@@ -201,9 +201,8 @@ def worker_command(threads: int) -> None:
     """Run the background worker (bulk exports, expiry of export files)."""
     from huey.consumer import Consumer
 
-    from intake.tasks import bind_app, huey
+    from intake.tasks import huey  # create_app has pointed it at this app
 
-    bind_app(current_app._get_current_object())
     Consumer(huey, workers=threads, worker_type="thread", periodic=True).run()
 
 

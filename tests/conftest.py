@@ -110,11 +110,8 @@ def make_app(migrated_template: str, tmp_path: Path) -> Iterator[Callable[..., F
     url = fresh_database(migrated_template, tmp_path)
 
     def factory(**extra: Any) -> Flask:
-        from intake import tasks
-
-        app = _app(tmp_path, url, **extra)
+        app = _app(tmp_path, url, **extra)  # background tasks run against it (create_app)
         made.append(app)
-        tasks.bind_app(app)  # background tasks run against this test's app
         return app
 
     yield factory

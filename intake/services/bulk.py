@@ -14,7 +14,6 @@ from typing import Any
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from intake import database
 from intake.extensions import db
 from intake.models import ApiToken, BulkExport
 from intake.services import audit
@@ -49,7 +48,8 @@ def export_dir(job_id: str) -> Path:
 
 def start(level: str, types: list[str] | None, since: datetime | None, output_format: str | None,
           token: ApiToken | None, request_url: str) -> BulkExport:
-    """Record a job and queue it for the worker once this transaction commits."""
+    """Record a job; the caller queues it for the worker once this commits
+    (`tasks.run_bulk_export`)."""
     allowed = PATIENT_TYPES if level == "patient" else SYSTEM_TYPES
     wanted = types or allowed
     unknown = [t for t in wanted if t not in allowed]
@@ -64,13 +64,6 @@ def start(level: str, types: list[str] | None, since: datetime | None, output_fo
     db.session.add(job)
     db.session.flush()
     audit.record("fhir.export_start", object_type="bulk_export", detail=f"types={','.join(job.types)}")
-
-    def enqueue() -> None:
-        from intake.tasks import run_bulk_export
-
-        run_bulk_export(job.id)
-
-    database.on_commit(enqueue)
     return job
 
 

@@ -12,6 +12,8 @@ from urllib.parse import urlencode
 import orjson
 from flask import Response, abort, current_app, g, request, send_file, url_for
 
+from intake import tasks
+from intake.database import on_commit
 from intake.fhir import FhirSettings, dumps
 from intake.fhir.api import capability_statement, operation_outcome, resource_for
 from intake.blueprints.fhir_api import bp
@@ -173,6 +175,7 @@ def _kickoff(level: str) -> Response:
                          request.url)
     except SearchError as exc:
         return outcome(400, "not-supported", str(exc))
+    on_commit(lambda: tasks.run_bulk_export(job.id))  # the worker must see the job's row
     status_url = url_for("fhir.export_status", job_id=job.id, _external=True)
     return Response(status=202, headers={"Content-Location": status_url})
 
