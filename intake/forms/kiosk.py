@@ -516,31 +516,3 @@ class KioskButtonForm(KioskForm):
 # Markers so the extractor puts WTForms' own messages in our catalogs, in case
 # one surfaces through a field we did not give a message.
 _WTFORMS_MESSAGES = (_l("Not a valid choice."), _l("This field is required."))
-
-
-# ---- staff side (English, like every staff page) ---------------------------
-
-class AcceptForm(BaseForm):
-    confirm_new = BooleanField("I checked the possible matches: this is a new patient")
-
-
-class MergeTargetForm(BaseForm):
-    mrn = StringField("Merge into the chart with MRN", validators=[
-        DataRequired("Enter the MRN."), Length(max=16)],
-        render_kw={"autocomplete": "off", "inputmode": "numeric"})
-
-
-class MergeForm(BaseForm):
-    """Per-field choices arrive as take_<field> = chart | kiosk radios."""
-
-
-class RejectForm(BaseForm):
-    reason = StringField("Reason for rejecting", validators=[
-        DataRequired("Say why the submission is rejected."), Length(max=500)],
-        description="For example: test entry, duplicate submission, patient left. "
-                    "Avoid health details.")
-
-
-class DeviceForm(BaseForm):
-    name = StringField("Device name", validators=[DataRequired("Name the device."), Length(max=80)],
-                       description="Where it stands, for example 'Waiting room tablet 1'.")

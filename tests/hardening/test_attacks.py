@@ -649,12 +649,12 @@ def test_g_polyglot_picture_is_reencoded_and_served_as_jpeg(app, atk_two_patient
 
 
 def test_g_kiosk_card_photos_refuse_scripts(app):
-    from intake.services.kiosk import _kiosk_dir  # noqa: PLC2701
+    from intake.services.kiosk.pictures import kiosk_dir
 
     tablet = enrolled_client(app)
     fill_intake(tablet, app, submit=False, cards=False)
     with app.app_context():
-        folder = _kiosk_dir()
+        folder = kiosk_dir()
         before = sorted(folder.iterdir()) if folder.exists() else []
     from tests.kiosk.factories import commercial_payer
 

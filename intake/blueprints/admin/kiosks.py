@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from intake.blueprints.admin import bp
 from intake.forms import attach_errors
 from intake.forms.admin import ToggleForm
-from intake.forms.kiosk import DeviceForm
+from intake.forms.admin import DeviceForm
 from intake.models.user import Role
 from intake.security import roles_required
 from intake.services import FieldErrors, kiosk

@@ -11,7 +11,7 @@ from flask import flash, make_response, redirect, render_template, request, url_
 from intake import vocab
 from intake.blueprints.staff import bp
 from intake.forms import attach_errors
-from intake.forms.kiosk import AcceptForm, MergeForm, MergeTargetForm, RejectForm
+from intake.forms.desk import AcceptForm, MergeForm, MergeTargetForm, RejectForm
 from intake.models.user import Role
 from intake.security import roles_required
 from intake.services import FieldErrors, kiosk, patients
