@@ -33,7 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     logs.init_app(app)  # first: request ids on every hook's lines; no PHI in logs
 
     from intake import database
-    from intake.blueprints.kiosk.access import KioskSessionInterface, select_locale
+    from intake.sessions import KioskSessionInterface, select_locale
     from intake.extensions import babel, bootstrap, csrf, db, login_manager, migrate
 
     db.init_app(app)

@@ -64,6 +64,7 @@ def _bound_app() -> Any:
 def _commit_in_app(work: Any) -> None:
     """`work()` in the app's context as one transaction, committed if it returns."""
     with _bound_app().app_context():
+        audit.act_as("worker")
         try:
             work()
             db.session.commit()
@@ -74,6 +75,7 @@ def _commit_in_app(work: Any) -> None:
 @huey.task()
 def run_bulk_export(job_id: str) -> None:
     with _bound_app().app_context():
+        audit.act_as("worker")
         try:
             bulk.run_export(job_id)
         finally:

@@ -36,10 +36,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app, g, has_app_context, has_request_context, request
-from flask_login import current_user
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -62,21 +61,34 @@ HASHED_FIELDS = ("action", "actor", "at", "detail", "object_id", "object_type", 
                  "prev_hash", "remote_addr", "seq", "user_id")
 
 
-def _actor() -> tuple[int | None, str, str | None]:
-    if has_request_context() and current_user.is_authenticated:
-        return current_user.id, current_user.username, request.remote_addr
-    if has_request_context() and g.get("api_token") is not None:
-        return None, f"token:{g.api_token.id}:{g.api_token.name}"[:80], request.remote_addr
+class Actor(NamedTuple):
+    """Who acts: a staff member (with their user id), an API token, a kiosk
+    device, the CLI or the worker; and from where."""
+
+    user_id: int | None
+    name: str
+    remote_addr: str | None
+
+
+def act_as(name: str, user_id: int | None = None) -> None:
+    """Decided once, at the edge, for the rest of the request or command:
+    the staff sign-in (security), the API token (its decorator), the kiosk
+    device (its blueprint), the CLI command, the worker's task."""
+    g.audit_actor = Actor(user_id, name[:80], request.remote_addr if has_request_context() else None)
+
+
+def current_actor() -> Actor:
+    found = g.get("audit_actor") if has_app_context() else None
+    if found is not None:
+        return found
     if has_request_context():
-        return None, "anonymous", request.remote_addr
-    if has_app_context() and g.get("audit_actor"):
-        return None, g.audit_actor, None
-    return None, "system", None
+        return Actor(None, "anonymous", request.remote_addr)
+    return Actor(None, "system", None)
 
 
 def current_user_id() -> int | None:
     """The signed-in staff member, for who-did-it columns."""
-    return _actor()[0]
+    return current_actor().user_id
 
 
 def record(
@@ -92,7 +104,7 @@ def record(
     """Queue an audit row on the current transaction; it is chained and
     inserted when the transaction commits, and dropped if it rolls back.
     `detail` must not carry PHI: field names and counts, never values."""
-    uid, name, addr = _actor()
+    uid, name, addr = current_actor()
     row = {
         "at": utcnow(),
         "user_id": user_id if user_id is not None else uid,

@@ -204,8 +204,7 @@ def run_export(job_id: str) -> None:
         job.expires_at = job.completed_at + timedelta(
             hours=current_app.config["INTAKE_EXPORT_TTL_HOURS"])
         audit.record("fhir.export_complete", object_type="bulk_export",
-                     detail=f"files={len(output)} resources={sum(o['count'] for o in output)}",
-                     actor="worker")
+                     detail=f"files={len(output)} resources={sum(o['count'] for o in output)}")
         db.session.commit()
     except Exception as exc:
         db.session.rollback()

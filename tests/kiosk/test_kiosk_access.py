@@ -108,7 +108,7 @@ def test_session_cookies_sign_as_flask_does_and_the_kiosk_one_stays_on_kiosk_pag
     from flask import request
     from flask.sessions import SecureCookieSessionInterface
 
-    from intake.blueprints.kiosk.access import KioskSession
+    from intake.sessions import KioskSession
 
     class StockKiosk(SecureCookieSessionInterface):
         salt = "intake-kiosk-session"

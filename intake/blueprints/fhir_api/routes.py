@@ -18,7 +18,7 @@ from intake.fhir import FhirSettings, dumps
 from intake.fhir.api import capability_statement, operation_outcome, resource_for
 from intake.blueprints.fhir_api import bp
 from intake.security import public
-from intake.services import bulk, fhir_api, tokens
+from intake.services import audit, bulk, fhir_api, tokens
 from intake.services.fhir_api import (CONTINUATION, Page, SavedSearchExpired, SavedSearchUnknown,
                                      SearchError)
 
@@ -48,6 +48,7 @@ def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
             return outcome(401, "login", "A valid bearer token is required.",
                            **{"WWW-Authenticate": 'Bearer realm="intake"'})
         g.api_token = token
+        audit.act_as(f"token:{token.id}:{token.name}")
         return view(*args, **kwargs)
 
     wrapped.allowed_roles = frozenset({API})  # type: ignore[attr-defined]

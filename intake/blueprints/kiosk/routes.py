@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import (abort, current_app, g, make_response, redirect, render_template,
                    request, session, url_for)
-from flask_babel import force_locale, format_date, get_locale, gettext
+from flask_babel import force_locale, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
@@ -26,7 +26,7 @@ from intake.forms import attach_errors
 from intake.forms.kiosk import (FORM_STEPS, STEP_FORMS, STEPS, EnrollForm,
                                 KioskButtonForm, KioskForm, date_pattern)
 from intake.security import public
-from intake.services import FieldErrors, kiosk
+from intake.services import FieldErrors, audit, kiosk
 from intake.templating import render_form
 
 UPLOAD_MESSAGES = {
@@ -44,6 +44,7 @@ def kiosk_context() -> Any:
     g.kiosk_device = cookie_device(current_app._get_current_object())
     if g.kiosk_device is None:
         return None
+    audit.act_as(f"kiosk-{g.kiosk_device.id}")
     now = time.time()
     seen = session.get("seen")
     if seen and now - seen > kiosk.setting("INTAKE_KIOSK_IDLE_TIMEOUT_SECONDS") and \
@@ -434,9 +435,3 @@ def kiosk_template_values() -> dict[str, Any]:
     return {"kiosk_lang": locale.language if locale is not None else "en",
             "kiosk_languages": [(code, vocab.LANGUAGE_ENDONYMS[code]) for code in vocab.KIOSK_LANGUAGES],
             "choice_label": _choice_label}
-
-
-@bp.app_template_filter("local_date")
-def local_date(value: Any) -> str:
-    """A date in words, in the kiosk's language (14 marca 1980)."""
-    return format_date(value, format="long") if value else ""

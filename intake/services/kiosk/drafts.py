@@ -122,7 +122,7 @@ def discard_draft(draft: KioskDraft | None, reason: str) -> None:
     device_id = draft.device_id
     delete_draft(draft)
     audit.record("kiosk.draft_wiped", object_type="kiosk_device", object_id=device_id,
-                 detail=f"reason={reason}", actor=f"kiosk-{device_id}")
+                 detail=f"reason={reason}")
 
 
 def delete_draft(draft: KioskDraft) -> None:

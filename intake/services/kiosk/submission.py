@@ -69,8 +69,7 @@ def submit(draft: KioskDraft, patient: Mapping[str, Any],
         on_commit(lambda: [pictures.remove_file(name) for name in leftovers])
     audit.record("kiosk.submit", object_type="kiosk_submission", object_id=submission.id,
                  detail=f"coverages={len(submission_data['coverages'])} "
-                        f"consents={len(submission_data['consents'])} language={draft.language}",
-                 actor=f"kiosk-{draft.device_id}")
+                        f"consents={len(submission_data['consents'])} language={draft.language}")
     return submission
 
 
