@@ -339,13 +339,14 @@ def main() -> int:
     bare, submit = combine(bares), combine(submits)
     bad_bare = failures(bare, lambda s: s[0] == 200)
     bad_submit = failures(submit, lambda s: s[0] == 302 and s[1].endswith("/kiosk/done"))
-    rounds = sorted(s.rate / b.rate for b, s in zip(bares, submits))
+    rounds = sorted(s.rate / b.rate for b, s in zip(bares, submits, strict=False))
     ratio = statistics.median(rounds)
-    print(f"measured: {args.rounds} interleaved rounds, {args.threads} client threads on http.client keep-alive connections")
+    print(f"measured: {args.rounds} interleaved rounds, {args.threads} client threads "
+          "on http.client keep-alive connections")
     print(f"{'bare GET ' + _support.BARE_PATH:<25} {fmt(bare)}")
     print(f"{'kiosk POST /kiosk/submit':<25} {fmt(submit)}")
-    print(f"  per round, bare / submit req/s: "
-          + ", ".join(f"{b.rate:,.0f} / {s.rate:,.0f}" for b, s in zip(bares, submits)))
+    print("  per round, bare / submit req/s: "
+          + ", ".join(f"{b.rate:,.0f} / {s.rate:,.0f}" for b, s in zip(bares, submits, strict=False)))
     print(f"submissions / bare: {ratio:.0%}, the median of the rounds' ratios (target >= {TARGET:.0%}); "
           f"rounds {rounds[0]:.0%} to {rounds[-1]:.0%}; all rounds pooled {submit.rate / bare.rate:.0%}")
     per_bare = [t / len(bare.latencies) * 1e3 for t in cpu_bare]

@@ -344,7 +344,7 @@ def test_post_search_bundles_and_metadata_validate(app, api, world):
     docs.append(api.get("/fhir/metadata").json)
     for doc in docs:
         assert V.schema_errors(doc) == [], doc.get("resourceType")
-    for doc, issues in zip(docs, V.medplum_results(docs)):
+    for doc, issues in zip(docs, V.medplum_results(docs), strict=False):
         assert V.medplum_errors(issues) == [], (doc.get("resourceType"), issues)
 
 

@@ -153,7 +153,7 @@ def _write_files(reader: Session, folder: Path, types: list[str], since: datetim
         path = folder / f"{resource_type}.ndjson"
         cancelled = False
 
-        def resources() -> Iterator[dict[str, Any]]:
+        def resources(resource_type: str) -> Iterator[dict[str, Any]]:
             nonlocal done, cancelled
             for row in _rows(reader, resource_type, since):
                 resource = resource_for(resource_type, row, settings)
@@ -165,7 +165,7 @@ def _write_files(reader: Session, folder: Path, types: list[str], since: datetim
                     return
 
         with path.open("wb") as fh:
-            written = write_ndjson(resources(), fh)
+            written = write_ndjson(resources(resource_type), fh)
         if cancelled:
             return output
         if written:

@@ -127,7 +127,7 @@ def demo_visits(patient_id: int, provider_ids: list[int], staff_id: int | None,
         minutes=rng.randrange(0, 8 * 60, 5))
     steps = [rng.randint(0, 10), rng.randint(3, 25), rng.randint(10, 40)]
     times = dict(zip(("arrived", "checked_in", "with_provider", "checked_out"),
-                     (start + timedelta(minutes=sum(steps[:i])) for i in range(4))))
+                     (start + timedelta(minutes=sum(steps[:i])) for i in range(4)), strict=False))
     visits.record_past_day(past, times, note="demo history")
     for code in rng.sample(DEMO_DIAGNOSES, rng.randint(1, 3)):
         charges.add_diagnosis(past, code)

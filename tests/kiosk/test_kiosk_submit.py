@@ -148,14 +148,14 @@ def test_two_sends_of_one_draft_at_once_make_one_submission(app):
         barrier = threading.Barrier(2)
         results: list[str] = []
 
-        def send() -> None:
+        def send(cookies: dict[str, str], barrier: threading.Barrier, results: list[str]) -> None:
             client = app.test_client()
             for name, value in cookies.items():
                 client.set_cookie(name, value, path="/kiosk")
             barrier.wait()
             results.append(client.post("/kiosk/submit").headers.get("Location", "?"))
 
-        threads = [threading.Thread(target=send) for _ in range(2)]
+        threads = [threading.Thread(target=send, args=(cookies, barrier, results)) for _ in range(2)]
         for t in threads:
             t.start()
         for t in threads:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, url_for
 
 from intake.blueprints.admin import bp
 from intake.blueprints.admin.routes import ADMIN

@@ -277,7 +277,7 @@ def step(step: str) -> Any:
     check = session.pop("check", None)
     if check == step:
         form.validate()
-        for slot, code in (session.pop("upload_errors", None) or {}).items():
+        for _slot, code in (session.pop("upload_errors", None) or {}).items():
             form.form_errors.append(str(UPLOAD_MESSAGES.get(code, UPLOAD_MESSAGES["unreadable"])))
         status = 422
     return render_template(f"kiosk/step_{step}.html", form=form, step=step, draft=draft,

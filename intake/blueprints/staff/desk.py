@@ -9,7 +9,7 @@ from typing import Any
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 
 from intake.blueprints.staff import bp
-from intake.blueprints.staff.routes import DESK, READ
+from intake.blueprints.staff.routes import DESK
 from intake.forms import attach_errors
 from intake.forms.admin import ToggleForm
 from intake.forms.desk import (ChargeLineForm, DayForm, DiagnosisForm, MoveForm, PaymentForm,
