@@ -108,7 +108,7 @@ def test_a_request_records_its_rows_at_commit(app, client, create_user):
 
     _, username = create_user("receptionist")
     assert login(client, username).status_code == 302
-    assert login(client, username, "wrong-password").status_code in (200, 401, 422)
+    assert login(client, username, "wrong-password").status_code == 200  # 200: its audit row commits
     with app.app_context():
         actions = db.session.execute(db.select(AuditEvent.action).order_by(AuditEvent.seq)).scalars().all()
         assert "auth.login" in actions and "auth.login_failed" in actions
