@@ -30,6 +30,7 @@ class Defaults:
     # Password hashing: argon2-cffi's defaults (RFC 9106 low-memory profile); tests lower them.
     INTAKE_ARGON2_TIME_COST = 3
     INTAKE_ARGON2_MEMORY_KIB = 65536
+    INTAKE_LOG_LEVEL = "INFO"
     INTAKE_HUEY_REDIS_URL: str | None = None  # the worker's queue in Redis (default: SQLite)
     INTAKE_EXPORT_TTL_HOURS = 24  # a bulk export's files are kept this long
     # Kiosk timers.

@@ -25,8 +25,6 @@ KIOSK_PATIENT_FIELDS = (
     "phone_mobile", "phone_home", "email",
     "emergency_name", "emergency_relationship", "emergency_phone",
 )
-
-
 FIELD_LABELS = {
     "given_name": "Given name", "middle_name": "Middle name", "family_name": "Family name",
     "preferred_name": "Preferred name", "birth_date": "Date of birth", "sex": "Sex",
