@@ -6,7 +6,10 @@
   normalised columns the registration service fills (name keys, address key,
   E.164 phones, random unique MRNs with their Luhn check digit);
 - a gunicorn server on loopback for the HTTP benchmarks, whose app
-  (`bench_app()`) is `create_app()` plus one public bare route, `/bench/bare`.
+  (`bench_app()`) is `create_app()` plus one public bare route, `/bench/bare`,
+  and the background worker (`intake worker`) beside it;
+- a database URL (BENCH_DATABASE_URL) in place of the instance's SQLite file,
+  for the benchmarks that also run on PostgreSQL.
 
 Synthetic data only.
 """
@@ -47,13 +50,18 @@ def temp_instance(prefix: str = "intake-bench-") -> Iterator[Path]:
         yield Path(tmp)
 
 
+def database_url(instance: Path) -> str:
+    """BENCH_DATABASE_URL when set (PostgreSQL), else a SQLite file in `instance`."""
+    return os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{instance / 'intake.db'}"
+
+
 def app_config(instance: Path, **extra: Any) -> dict[str, Any]:
-    return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'intake.db'}",
+    return {"SQLALCHEMY_DATABASE_URI": database_url(instance),
             "SECRET_KEY": BENCH_SECRET, "INTAKE_UPLOAD_DIR": str(instance / "uploads"), **extra}
 
 
 def make_app(instance: Path, **extra: Any) -> Any:
-    """`create_app()` on the SQLite file in `instance`."""
+    """`create_app()` on the instance's database (see database_url)."""
     os.environ["INTAKE_INSTANCE_PATH"] = str(instance)
     from intake import create_app
 
@@ -244,25 +252,25 @@ def server_cpu(url: str) -> tuple[float, float]:
 
 
 @contextlib.contextmanager
-def gunicorn_server(instance: Path, workers: int = 2, env: dict[str, str] | None = None,
+def gunicorn_server(instance: Path, workers: int | None = 2, env: dict[str, str] | None = None,
                     timeout: float = 30.0) -> Iterator[str]:
-    """gunicorn with `workers` workers serving bench_app() on 127.0.0.1 (a free
-    port); yields the base URL. Uses the repository's gunicorn.conf.py when
-    there is one (workers and bind overridden). The server's process group is
-    killed on the way out, whatever happens."""
+    """gunicorn with `workers` workers (None: as gunicorn.conf.py says) serving
+    bench_app() on 127.0.0.1 (a free port); yields the base URL. Uses the
+    repository's gunicorn.conf.py when there is one (bind overridden). The
+    server's process group is killed on the way out, whatever happens."""
     port = free_port()
     cmd = [sys.executable, "-m", "gunicorn"]
     conf = ROOT / "gunicorn.conf.py"
     if conf.exists():
         cmd += ["-c", str(conf)]
-    cmd += ["--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+    if workers is not None:
+        cmd += ["--workers", str(workers)]
+    cmd += ["--bind", f"127.0.0.1:{port}",
             "--pythonpath", f"{ROOT / 'benchmarks'},{ROOT}", "--chdir", str(ROOT),
             "--log-level", "warning", "_support:bench_app()"]
     log = open(instance / "server.log", "wb")  # noqa: SIM115 - closed in finally
-    proc_env = {**os.environ, "BENCH_INSTANCE": str(instance), "INTAKE_INSTANCE_PATH": str(instance),
-                **(env or {})}
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=proc_env,
-                            start_new_session=True)
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                            env=server_env(instance, env), start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -281,15 +289,46 @@ def gunicorn_server(instance: Path, workers: int = 2, env: dict[str, str] | None
         SERVER_PIDS[url] = proc.pid
         yield url
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        _stop(proc)
         log.close()
+
+
+def server_env(instance: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """What the server and the worker both read: the same instance folder (the
+    task queue's SQLite file is there), database and secret key."""
+    return {**os.environ, "BENCH_INSTANCE": str(instance), "INTAKE_INSTANCE_PATH": str(instance),
+            "DATABASE_URL": database_url(instance), "INTAKE_SECRET_KEY": BENCH_SECRET,
+            **(extra or {})}
+
+
+@contextlib.contextmanager
+def background_worker(instance: Path, env: dict[str, str] | None = None) -> Iterator[None]:
+    """`intake worker` (bulk exports) beside the server, as `make run` starts it."""
+    log = open(instance / "worker.log", "wb")  # noqa: SIM115 - closed in finally
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "intake"), "worker"], stdout=log,
+                            stderr=subprocess.STDOUT, env=server_env(instance, env),
+                            cwd=str(ROOT), start_new_session=True)
+    try:
+        time.sleep(0.5)
+        if proc.poll() is not None:
+            raise RuntimeError(f"intake worker exited ({proc.returncode}):\n"
+                               + (instance / "worker.log").read_text(errors="replace")[-3000:])
+        yield
+    finally:
+        _stop(proc)
+        log.close()
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM to the process group, SIGKILL if it lingers."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
 
 
 def server_log(instance: Path, tail: int = 40) -> str:
