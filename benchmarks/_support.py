@@ -243,9 +243,14 @@ def server_cpu(url: str) -> tuple[float, float]:
     its master and live workers (Linux /proc). Differences between two calls
     give the server's CPU per request, which a busy machine blurs less than
     requests per second."""
+    return process_cpu(SERVER_PIDS[url])
+
+
+def process_cpu(root: int) -> tuple[float, float]:
+    """(user, system) CPU seconds used so far by process `root` and its children."""
     tick = os.sysconf("SC_CLK_TCK")
     user = system = 0.0
-    todo = [SERVER_PIDS[url]]
+    todo = [root]
     while todo:
         pid = todo.pop()
         try:
@@ -276,7 +281,7 @@ def gunicorn_server(instance: Path, workers: int | None = 2, env: dict[str, str]
     cmd += ["--bind", f"127.0.0.1:{port}",
             "--pythonpath", f"{ROOT / 'benchmarks'},{ROOT}", "--chdir", str(ROOT),
             "--log-level", "warning", "_support:bench_app()"]
-    log = open(instance / "server.log", "wb")
+    log = open(instance / "server.log", "wb")  # noqa: SIM115 - closed in finally
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                             env=server_env(instance, env), start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -310,9 +315,10 @@ def server_env(instance: Path, extra: dict[str, str] | None = None) -> dict[str,
 
 
 @contextlib.contextmanager
-def background_worker(instance: Path, env: dict[str, str] | None = None) -> Iterator[None]:
-    """`intake worker` (bulk exports) beside the server, as `make run` starts it."""
-    log = open(instance / "worker.log", "wb")
+def background_worker(instance: Path, env: dict[str, str] | None = None) -> Iterator[int]:
+    """`intake worker` (bulk exports) beside the server, as `make run` starts
+    it; yields its pid."""
+    log = open(instance / "worker.log", "wb")  # noqa: SIM115 - closed in finally
     proc = subprocess.Popen([str(Path(sys.executable).parent / "intake"), "worker"], stdout=log,
                             stderr=subprocess.STDOUT, env=server_env(instance, env),
                             cwd=str(ROOT), start_new_session=True)
@@ -321,7 +327,7 @@ def background_worker(instance: Path, env: dict[str, str] | None = None) -> Iter
         if proc.poll() is not None:
             raise RuntimeError(f"intake worker exited ({proc.returncode}):\n"
                                + (instance / "worker.log").read_text(errors="replace")[-3000:])
-        yield
+        yield proc.pid
     finally:
         _stop(proc)
         log.close()

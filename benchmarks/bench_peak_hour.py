@@ -52,7 +52,7 @@ p95, each kind's share of the server's time; then the largest multiple (of
 
     .venv/bin/python benchmarks/bench_peak_hour.py                 # SQLite and PostgreSQL
     .venv/bin/python benchmarks/bench_peak_hour.py --db sqlite     # or BENCH_DB=sqlite
-    .venv/bin/python benchmarks/bench_peak_hour.py --quick         # 300 charts, 1x and 10x, 12-s windows
+    .venv/bin/python benchmarks/bench_peak_hour.py --quick         # 200 charts, 10x only, a 10-s window
 
 PostgreSQL: BENCH_PG_URL (default postgresql://postgres@127.0.0.1:5432/test_peakbench;
 that database is wiped). Targets: at 10x, p95 <= 150 ms for every kind and
@@ -617,6 +617,8 @@ class Result:
     lost_before: int  # intakes whose pages before the window failed
     setup_seconds: float  # office put back, server up, sign-ins, warm-up
     seconds: float  # the window and its drain
+    server_cores: float  # CPU seconds per second used by gunicorn, the window and its drain
+    worker_cores: float  # the same for intake worker
 
     def kinds(self) -> dict[str, list[Sample]]:
         out: dict[str, list[Sample]] = collections.defaultdict(list)
@@ -647,7 +649,7 @@ def run_multiple(backend: str, db: Database, instance: Path, office: Office, m: 
     started = time.perf_counter()
     recorder = Recorder()
     with _support.gunicorn_server(instance, workers=None, env=SERVER_ENV) as url, \
-            _support.background_worker(instance, env=SERVER_ENV):
+            _support.background_worker(instance, env=SERVER_ENV) as worker:
         with ThreadPoolExecutor(4) as pool:
             clerks = list(pool.map(lambda c: sign_in(url, *c), office.clerks))
         tablets = [enroll(url, code) for code in office.tablet_codes]
@@ -658,11 +660,20 @@ def run_multiple(backend: str, db: Database, instance: Path, office: Office, m: 
         with ThreadPoolExecutor(max_workers=1024, thread_name_prefix="load") as pool:
             caught_up = list(pool.map(Intake.catch_up, [i for i in plan.intakes if i.arrival < 0]))
             clock.start = time.perf_counter() + 0.5
+            cpu_before = cpu_seconds(url, worker)
             for t, task in plan.events:
                 clock.wait_until(t)
                 pool.submit(task)
+        cpu = [after - before for after, before in zip(cpu_seconds(url, worker), cpu_before)]
+        cpu_window = clock.now()
     return Result(backend, m, window, recorder.samples, recorder.lateness, len(plan.intakes),
-                  caught_up.count(False), ready - started, time.perf_counter() - ready)
+                  caught_up.count(False), ready - started, time.perf_counter() - ready,
+                  cpu[0] / cpu_window, cpu[1] / cpu_window)
+
+
+def cpu_seconds(url: str, worker: int) -> tuple[float, float]:
+    """CPU seconds (user + system) used so far by the server and by the worker."""
+    return sum(_support.server_cpu(url)), sum(_support.process_cpu(worker))
 
 
 def warm_up(url: str, clerk: Browser, tablet: Browser, office: Office) -> None:
@@ -713,6 +724,8 @@ def print_result(r: Result) -> None:
     if errors:
         shown = collections.Counter(f"{s.kind}: {s.detail}" for s in errors).most_common(5)
         print("   errors: " + "; ".join(f"{what} (x{n})" for what, n in shown))
+    print(f"   CPU: the server used {r.server_cores:.2f} cores and the worker {r.worker_cores:.2f} "
+          f"(of {os.cpu_count()}, shared with the client and the rest of the machine)")
     if "bare GET" in kinds:
         worst = max((k for k in kinds if k != "bare GET"), key=r.p95)
         print(f"   bare route p95 {bare * 1e3:.1f} ms; slowest kind {worst} p95 "
@@ -787,10 +800,10 @@ def main() -> int:
     parser.add_argument("--charts", type=int, default=CHARTS, help="synthetic charts loaded first")
     parser.add_argument("--budget", type=float, default=900,
                         help="seconds per backend after which multiples other than 1x and 10x are skipped")
-    parser.add_argument("--quick", action="store_true", help="300 charts, 1x and 10x, 12-s windows")
+    parser.add_argument("--quick", action="store_true", help="200 charts, 10x only, a 10-s window: checks the script")
     args = parser.parse_args()
     if args.quick:
-        args.charts, args.window, args.multiples = 300, 12.0, [1, TARGET_MULTIPLE]
+        args.charts, args.window, args.multiples = 200, 10.0, [TARGET_MULTIPLE]
     backends = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     problems: list[str] = []
     for backend in backends:
