@@ -74,7 +74,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -184,7 +184,7 @@ def shape_day(rng: random.Random, providers: list[int]) -> list[int]:
              S.WITH_PROVIDER: [S.ARRIVED, S.CHECKED_IN, S.WITH_PROVIDER],
              S.CHECKED_OUT: [S.ARRIVED, S.CHECKED_IN, S.WITH_PROVIDER, S.CHECKED_OUT]}
     mix = [S.CHECKED_OUT] * 10 + [S.WITH_PROVIDER] * 12 + [S.CHECKED_IN] * 14 + [S.ARRIVED] * 14
-    for visit, state in zip(day_visits, mix):
+    for visit, state in zip(day_visits, mix, strict=False):
         for step in paths[state]:
             visits.move(visit, step, demographics_reviewed=True, insurance_reviewed=True)
     db.session.commit()
@@ -537,16 +537,15 @@ def guarded(task: Callable[[], None], recorder: Recorder | None) -> Callable[[],
     return run
 
 
+def every(start: float, step: float, end: float) -> Iterator[float]:
+    """start, start + step, ... while before end."""
+    return itertools.takewhile(lambda t: t < end, itertools.count(start, step))
+
+
 def plan_window(m: int, window: float, clerks: list[Browser], tablets: list[Browser],
-                bare: Browser, office: Office, clock: Clock, recorder: Recorder) -> Plan:
-    from faker import Faker
-
-    from intake.services.demo import NAME_LOCALES
-
+                url: str, office: Office, clock: Clock, recorder: Recorder) -> Plan:
+    """Every arrival of the window at m x, each a task that waits for its time."""
     rng = random.Random(f"{SEED}-{m}")
-    pools = Pools(office, random.Random(f"{SEED}-{m}-picks"))
-    fake = Faker(NAME_LOCALES)
-    fake.seed_instance(m)
     events: list[tuple[float, Callable[[], None]]] = []
 
     def at(t: float, task: Callable[[], None]) -> None:
@@ -555,39 +554,55 @@ def plan_window(m: int, window: float, clerks: list[Browser], tablets: list[Brow
             guarded(task, recorder)()
         events.append((t, timed))
 
-    # Kiosk intakes: Poisson arrivals, from one intake's length before the window.
-    intakes, t, n = [], -PAGE_SECONDS * (len(KIOSK_STEPS) + 2), 0
-    while True:
-        t += rng.expovariate(INTAKES_PER_HOUR * m / 3600)
-        if t >= window:
-            break
-        intake = Intake(tablets[n % len(tablets)], t, n + 1000 * m, office.payer_id)
-        intakes.append(intake)
-        n += 1
-    for intake in intakes:  # each waits for its own pages' times
+    intakes = arriving_intakes(m, window, tablets, office, rng)
+    for intake in intakes:  # each then waits for its own pages' times
         at(max(intake.arrival, 0.0), lambda i=intake: i.run(clock, recorder))
-    # The desk: 15 m clerks on the 15 sign-ins, each every ACT_EVERY s, actions in turn.
+    for t, action in desk_actions(m, window, clerks, office, rng, recorder):
+        at(t, action)
+    # The export of the whole practice, early enough to finish in the window.
+    exporter = Browser(url)
+    exporter.record = recorder
+    at(rng.uniform(0, window / 4), lambda: export(exporter, office.token))
+    # The bare route, the baseline.
+    bare = Browser(url)
+    bare.record = recorder
+    for t in every(0.0, BARE_EVERY, window):
+        at(t, lambda: bare.copy().send("GET", _support.BARE_PATH, "bare GET"))
+    return Plan(intakes, sorted(events, key=lambda e: e[0]))
+
+
+def arriving_intakes(m: int, window: float, tablets: list[Browser], office: Office,
+                     rng: random.Random) -> list[Intake]:
+    """Poisson arrivals at m x 80 an hour, from one intake's length before the window."""
+    intakes: list[Intake] = []
+    t = -PAGE_SECONDS * (len(KIOSK_STEPS) + 2)
+    while (t := t + rng.expovariate(INTAKES_PER_HOUR * m / 3600)) < window:
+        n = len(intakes)
+        intakes.append(Intake(tablets[n % len(tablets)], t, n + 1000 * m, office.payer_id))
+    return intakes
+
+
+def desk_actions(m: int, window: float, clerks: list[Browser], office: Office,
+                 rng: random.Random, recorder: Recorder) -> list[tuple[float, Callable[[], None]]]:
+    """15 m clerks on the 15 sign-ins, each every ACT_EVERY s from a random
+    phase, going round DESK_ACTIONS from a random place."""
+    from faker import Faker
+
+    from intake.services.demo import NAME_LOCALES
+
+    pools = Pools(office, random.Random(f"{SEED}-{m}-picks"))
+    fake = Faker(NAME_LOCALES)
+    fake.seed_instance(m)
+    actions = []
     for c in range(RECEPTIONISTS * m):
-        phase, first = rng.uniform(0, ACT_EVERY), rng.randrange(len(DESK_ACTIONS))
-        for k in range(int((window - phase) // ACT_EVERY) + 1):
-            if phase + k * ACT_EVERY >= window:
-                break
+        first = rng.randrange(len(DESK_ACTIONS))
+        for k, t in enumerate(every(rng.uniform(0, ACT_EVERY), ACT_EVERY, window)):
             action = DESK_ACTIONS[(first + k) % len(DESK_ACTIONS)]
             extra = person_form(fake, rng) if action is register else None
             b = clerks[c % len(clerks)].copy()
             b.record = recorder
-            at(phase + k * ACT_EVERY, lambda a=action, b=b, e=extra: a(b, pools, e))
-    # The export of the whole practice, early enough to finish in the window.
-    exporter = Browser(f"http://{bare.host}:{bare.port}")
-    exporter.record = recorder
-    at(rng.uniform(0, window / 4), lambda: export(exporter, office.token))
-    # The bare route, the baseline.
-    bare.record = recorder
-    for k in itertools.count():
-        if k * BARE_EVERY >= window:
-            break
-        at(k * BARE_EVERY, lambda: bare.copy().send("GET", _support.BARE_PATH, "bare GET"))
-    return Plan(intakes, sorted(events, key=lambda e: e[0]))
+            actions.append((t, lambda a=action, b=b, e=extra: a(b, pools, e)))
+    return actions
 
 
 def sign_in(url: str, username: str, password: str) -> Browser:
@@ -656,7 +671,7 @@ def run_multiple(backend: str, db: Database, instance: Path, office: Office, m: 
         warm_up(url, clerks[0], tablets[0], office)
         ready = time.perf_counter()
         clock = Clock(window)
-        plan = plan_window(m, window, clerks, tablets, Browser(url), office, clock, recorder)
+        plan = plan_window(m, window, clerks, tablets, url, office, clock, recorder)
         with ThreadPoolExecutor(max_workers=1024, thread_name_prefix="load") as pool:
             caught_up = list(pool.map(Intake.catch_up, [i for i in plan.intakes if i.arrival < 0]))
             clock.start = time.perf_counter() + 0.5
@@ -664,7 +679,7 @@ def run_multiple(backend: str, db: Database, instance: Path, office: Office, m: 
             for t, task in plan.events:
                 clock.wait_until(t)
                 pool.submit(task)
-        cpu = [after - before for after, before in zip(cpu_seconds(url, worker), cpu_before)]
+        cpu = [after - before for after, before in zip(cpu_seconds(url, worker), cpu_before, strict=True)]
         cpu_window = clock.now()
     return Result(backend, m, window, recorder.samples, recorder.lateness, len(plan.intakes),
                   caught_up.count(False), ready - started, time.perf_counter() - ready,
