@@ -6,7 +6,12 @@
   normalised columns the registration service fills (name keys, address key,
   E.164 phones, random unique MRNs with their Luhn check digit);
 - a gunicorn server on loopback for the HTTP benchmarks, whose app
-  (`bench_app()`) is `create_app()` plus one public bare route, `/bench/bare`.
+  (`bench_app()`) is `create_app()` plus one public bare route, `/bench/bare`,
+  and the background worker (`intake worker`) beside it;
+- a database URL (BENCH_DATABASE_URL) in place of the instance's SQLite file,
+  for the benchmarks that also run on PostgreSQL;
+- an HTTP client for open-loop loads (`Browser`: cookies, CSRF tokens, one
+  connection per request, samples kept only inside the measured window).
 
 Synthetic data only.
 """
@@ -14,20 +19,26 @@ Synthetic data only.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import logging
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -47,13 +58,18 @@ def temp_instance(prefix: str = "intake-bench-") -> Iterator[Path]:
         yield Path(tmp)
 
 
+def database_url(instance: Path) -> str:
+    """BENCH_DATABASE_URL when set (PostgreSQL), else a SQLite file in `instance`."""
+    return os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{instance / 'intake.db'}"
+
+
 def app_config(instance: Path, **extra: Any) -> dict[str, Any]:
-    return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'intake.db'}",
+    return {"SQLALCHEMY_DATABASE_URI": database_url(instance),
             "SECRET_KEY": BENCH_SECRET, "INTAKE_UPLOAD_DIR": str(instance / "uploads"), **extra}
 
 
 def make_app(instance: Path, **extra: Any) -> Any:
-    """`create_app()` on the SQLite file in `instance`."""
+    """`create_app()` on the instance's database (see database_url)."""
     os.environ["INTAKE_INSTANCE_PATH"] = str(instance)
     from intake import create_app
 
@@ -227,9 +243,14 @@ def server_cpu(url: str) -> tuple[float, float]:
     its master and live workers (Linux /proc). Differences between two calls
     give the server's CPU per request, which a busy machine blurs less than
     requests per second."""
+    return process_cpu(SERVER_PIDS[url])
+
+
+def process_cpu(root: int) -> tuple[float, float]:
+    """(user, system) CPU seconds used so far by process `root` and its children."""
     tick = os.sysconf("SC_CLK_TCK")
     user = system = 0.0
-    todo = [SERVER_PIDS[url]]
+    todo = [root]
     while todo:
         pid = todo.pop()
         try:
@@ -244,25 +265,25 @@ def server_cpu(url: str) -> tuple[float, float]:
 
 
 @contextlib.contextmanager
-def gunicorn_server(instance: Path, workers: int = 2, env: dict[str, str] | None = None,
+def gunicorn_server(instance: Path, workers: int | None = 2, env: dict[str, str] | None = None,
                     timeout: float = 30.0) -> Iterator[str]:
-    """gunicorn with `workers` workers serving bench_app() on 127.0.0.1 (a free
-    port); yields the base URL. Uses the repository's gunicorn.conf.py when
-    there is one (workers and bind overridden). The server's process group is
-    killed on the way out, whatever happens."""
+    """gunicorn with `workers` workers (None: as gunicorn.conf.py says) serving
+    bench_app() on 127.0.0.1 (a free port); yields the base URL. Uses the
+    repository's gunicorn.conf.py when there is one (bind overridden). The
+    server's process group is killed on the way out, whatever happens."""
     port = free_port()
     cmd = [sys.executable, "-m", "gunicorn"]
     conf = ROOT / "gunicorn.conf.py"
     if conf.exists():
         cmd += ["-c", str(conf)]
-    cmd += ["--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+    if workers is not None:
+        cmd += ["--workers", str(workers)]
+    cmd += ["--bind", f"127.0.0.1:{port}",
             "--pythonpath", f"{ROOT / 'benchmarks'},{ROOT}", "--chdir", str(ROOT),
             "--log-level", "warning", "_support:bench_app()"]
     log = open(instance / "server.log", "wb")  # noqa: SIM115 - closed in finally
-    proc_env = {**os.environ, "BENCH_INSTANCE": str(instance), "INTAKE_INSTANCE_PATH": str(instance),
-                **(env or {})}
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=proc_env,
-                            start_new_session=True)
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                            env=server_env(instance, env), start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -281,15 +302,47 @@ def gunicorn_server(instance: Path, workers: int = 2, env: dict[str, str] | None
         SERVER_PIDS[url] = proc.pid
         yield url
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        _stop(proc)
         log.close()
+
+
+def server_env(instance: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """What the server and the worker both read: the same instance folder (the
+    task queue's SQLite file is there), database and secret key."""
+    return {**os.environ, "BENCH_INSTANCE": str(instance), "INTAKE_INSTANCE_PATH": str(instance),
+            "DATABASE_URL": database_url(instance), "INTAKE_SECRET_KEY": BENCH_SECRET,
+            **(extra or {})}
+
+
+@contextlib.contextmanager
+def background_worker(instance: Path, env: dict[str, str] | None = None) -> Iterator[int]:
+    """`intake worker` (bulk exports) beside the server, as `make run` starts
+    it; yields its pid."""
+    log = open(instance / "worker.log", "wb")  # noqa: SIM115 - closed in finally
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "intake"), "worker"], stdout=log,
+                            stderr=subprocess.STDOUT, env=server_env(instance, env),
+                            cwd=str(ROOT), start_new_session=True)
+    try:
+        time.sleep(0.5)
+        if proc.poll() is not None:
+            raise RuntimeError(f"intake worker exited ({proc.returncode}):\n"
+                               + (instance / "worker.log").read_text(errors="replace")[-3000:])
+        yield proc.pid
+    finally:
+        _stop(proc)
+        log.close()
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM to the process group, SIGKILL if it lingers."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
 
 
 def server_log(instance: Path, tail: int = 40) -> str:
@@ -297,6 +350,129 @@ def server_log(instance: Path, tail: int = 40) -> str:
     if not path.exists():
         return ""
     return "\n".join(path.read_text(errors="replace").splitlines()[-tail:])
+
+
+# ---- an HTTP client for open-loop loads: cookies, CSRF, one connection per request
+
+@dataclass
+class Sample:
+    kind: str
+    seconds: float
+    ok: bool
+    detail: str = ""
+
+
+class Recorder:
+    """Samples of the measured window; requests outside it are not kept."""
+
+    def __init__(self) -> None:
+        self.samples: list[Sample] = []
+        self.lateness: list[float] = []
+        self.lock = threading.Lock()
+
+    def add(self, sample: Sample) -> None:
+        with self.lock:
+            self.samples.append(sample)
+
+    def late(self, seconds: float) -> None:
+        with self.lock:
+            self.lateness.append(seconds)
+
+
+class RequestFailed(Exception):
+    pass
+
+
+@dataclass
+class Reply:
+    status: int
+    where: str  # the Location's path, if any
+    text: str
+    headers: Any
+
+
+class Browser:
+    """One person's cookies and CSRF token. `record` is None outside the window."""
+
+    def __init__(self, url: str, cookies: dict[str, str] | None = None, token: str = ""):
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname, parts.port
+        self.cookies = dict(cookies or {})
+        self.token = token
+        self.record: Recorder | None = None
+
+    def copy(self) -> Browser:
+        twin = Browser(f"http://{self.host}:{self.port}", self.cookies, self.token)
+        twin.record = self.record
+        return twin
+
+    def send(self, method: str, path: str, kind: str, form: dict | None = None,
+             headers: dict[str, str] | None = None, expect: tuple[int, ...] = (200,),
+             goes_to: str = "") -> Reply:
+        """One request. Fails unless the status is one of `expect` and a
+        redirect's Location contains `goes_to`."""
+        body = None
+        head = {"Connection": "close", **(headers or {})}
+        if self.cookies:
+            head["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if form is not None:
+            body = urlencode({"csrf_token": self.token, **form}, doseq=True).encode()
+            head["Content-Type"] = "application/x-www-form-urlencoded"
+        start = time.perf_counter()
+        try:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+            conn.request(method, path, body=body, headers=head)
+            resp = conn.getresponse()
+            text = resp.read().decode("utf-8", "replace")
+            conn.close()
+        except (OSError, http.client.HTTPException) as exc:
+            self._note(kind, start, False, type(exc).__name__)
+            raise RequestFailed(f"{kind}: {type(exc).__name__}") from exc
+        for header in resp.headers.get_all("Set-Cookie") or []:
+            for name, morsel in SimpleCookie(header).items():
+                self.cookies[name] = morsel.value
+        reply = Reply(resp.status, urlsplit(resp.getheader("Location") or "").path, text, resp.headers)
+        ok = resp.status in expect and goes_to in reply.where
+        self._note(kind, start, ok, f"{resp.status} {reply.where}")
+        if not ok:
+            raise RequestFailed(f"{kind}: {resp.status} {reply.where}")
+        return reply
+
+    def page(self, path: str, kind: str) -> str:
+        """GET a page and keep its CSRF token."""
+        text = self.send("GET", path, kind).text
+        if m := CSRF.search(text):
+            self.token = m.group(1) or m.group(2)
+        return text
+
+    def post(self, path: str, kind: str, form: dict, goes_to: str, then: str) -> str:
+        """POST a form, expect a redirect to `goes_to`, GET where it leads (`then`)."""
+        reply = self.send("POST", path, kind, form, expect=(302, 303), goes_to=goes_to)
+        return self.page(reply.where, then)
+
+    def _note(self, kind: str, start: float, ok: bool, detail: str) -> None:
+        if self.record is not None:
+            self.record.add(Sample(kind, time.perf_counter() - start, ok, detail))
+
+
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+@dataclass
+class Clock:
+    """The window's clock: t = 0 at its start, in seconds."""
+    window: float
+    start: float = 0.0
+
+    def now(self) -> float:
+        return time.perf_counter() - self.start
+
+    def wait_until(self, t: float, recorder: Recorder | None = None) -> None:
+        delay = t - self.now()
+        if delay > 0:
+            time.sleep(delay)
+        elif recorder is not None:
+            recorder.late(-delay)
 
 
 # ---- small statistics -----------------------------------------------------------
