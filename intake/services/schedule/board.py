@@ -29,6 +29,7 @@ class Row:
     patient_id: int
     born: str
     provider: str
+    provider_id: int
     kind: str
     colour: str
     status: str  # a visit state once arrived, else the appointment's status
@@ -56,7 +57,7 @@ def day_board(day: date) -> list[Row]:
     v = aliased(Visit)
     query = (db.select(Appointment.id, Appointment.start_at, Appointment.minutes,
                        Appointment.status, Appointment.visit_id, Patient.id, Patient.family_name,
-                       Patient.given_name, Patient.birth_date, Provider.given_name,
+                       Patient.given_name, Patient.birth_date, Provider.id, Provider.given_name,
                        Provider.family_name, Provider.credentials, AppointmentType.name,
                        AppointmentType.colour, v.state, v.version, v.arrived_at)
              .join(Patient, Patient.id == Appointment.patient_id)
@@ -65,7 +66,7 @@ def day_board(day: date) -> list[Row]:
              .outerjoin(v, v.id == Appointment.visit_id)
              .where(Appointment.start_at >= start, Appointment.start_at < end)
              .order_by(Appointment.start_at, Appointment.id))
-    for (aid, at, minutes, status, vid, pid, family, given, born, pg, pf, pc, kind, colour,
+    for (aid, at, minutes, status, vid, pid, family, given, born, prov, pg, pf, pc, kind, colour,
          state, version, arrived) in db.session.execute(query):
         late = None
         if status == A.BOOKED and now > at + LATE_AFTER:
@@ -75,32 +76,41 @@ def day_board(day: date) -> list[Row]:
         waiting = (int((now - arrived).total_seconds() // 60)
                    if state in ("arrived", "checked_in") and arrived else None)
         rows.append(Row(at.astimezone(zone).strftime("%H:%M"), at, _name(family, given), pid,
-                        born.strftime("%m/%d/%Y"), _provider(pg, pf, pc), kind, colour,
+                        born.strftime("%m/%d/%Y"), _provider(pg, pf, pc), prov, kind, colour,
                         state or status, aid, vid, version, late, waiting, minutes))
     # Visits without an appointment: walk-ins and visits created by hand.
     booked_visits = db.select(Appointment.visit_id).where(Appointment.visit_id.is_not(None))
     walk_ins = (db.select(Visit.id, Visit.state, Visit.version, Visit.arrived_at, Visit.created_at,
                           Patient.id, Patient.family_name, Patient.given_name, Patient.birth_date,
-                          Provider.given_name, Provider.family_name, Provider.credentials,
+                          Provider.id, Provider.given_name, Provider.family_name, Provider.credentials,
                           Visit.reason)
                 .join(Patient, Patient.id == Visit.patient_id)
                 .join(Provider, Provider.id == Visit.provider_id)
                 .where(Visit.date_of_service == day, Visit.id.not_in(booked_visits)))
-    for (vid, state, version, arrived, created, pid, family, given, born, pg, pf, pc,
+    for (vid, state, version, arrived, created, pid, family, given, born, prov, pg, pf, pc,
          reason) in db.session.execute(walk_ins):
         at = arrived or created
         waiting = (int((now - arrived).total_seconds() // 60)
                    if state in ("arrived", "checked_in") and arrived else None)
         rows.append(Row(at.astimezone(zone).strftime("%H:%M"), at, _name(family, given), pid,
-                        born.strftime("%m/%d/%Y"), _provider(pg, pf, pc),
+                        born.strftime("%m/%d/%Y"), _provider(pg, pf, pc), prov,
                         reason or "Walk-in", "#6c757d", state, None, vid, version, None, waiting))
     rows.sort(key=lambda r: r.start)
     audit.record("board.view", object_type="board", detail=f"rows={len(rows)}")
     return rows
 
 
-def provider_day(provider_id: int, day: date) -> list[Row]:
-    """One provider's day view (printable): the board's rows for them."""
-    provider = db.session.get(Provider, provider_id)
-    name = provider.display_name if provider else ""
-    return [r for r in day_board(day) if r.provider == name]
+def status_labels() -> dict[str, str]:
+    from intake.services.visits import STATE_LABELS
+
+    return {**STATE_LABELS, **STATUS_LABELS}
+
+
+def week(monday: date, provider_id: int | None = None) -> list[tuple[date, list[Row]]]:
+    """Seven days of board rows (one provider's, or everyone's)."""
+    out = []
+    for n in range(7):
+        day = monday + timedelta(days=n)
+        rows = day_board(day)
+        out.append((day, [r for r in rows if provider_id in (None, r.provider_id)]))
+    return out

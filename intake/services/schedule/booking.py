@@ -249,3 +249,41 @@ def appointments_for_patient(patient_id: int) -> list[Appointment]:
 
 def day_of(appt: Appointment) -> date:
     return appt.start_at.astimezone(practice_zone()).date()
+
+
+def local_start(day: date, at: Any) -> datetime:
+    """The aware instant of a wall-clock time on a day in the practice's zone."""
+    return datetime.combine(day, at, practice_zone())
+
+
+def list_types(active_only: bool = True) -> list[AppointmentType]:
+    query = db.select(AppointmentType).order_by(AppointmentType.name)
+    if active_only:
+        query = query.where(AppointmentType.active.is_(True))
+    return list(db.session.execute(query).scalars())
+
+
+def mark_reminder(appt: Appointment, outcome: str) -> Appointment:
+    if outcome not in ("reached", "message", "no_answer"):
+        raise FieldErrors({"outcome": ["Choose reached, left message or no answer."]})
+    appt.reminder_outcome, appt.reminder_at = outcome, _now()
+    _change(appt, "reminder", outcome)
+    db.session.flush()
+    audit.record("appointment.remind", patient_id=appt.patient_id, object_type="appointment",
+                 object_id=appt.id)
+    return appt
+
+
+def reminder_list(day: date) -> list[Appointment]:
+    """The day's booked appointments to call about, in time order."""
+    from intake.services.schedule.finding import day_span
+
+    start, end = day_span(day)
+    appts = list(db.session.execute(
+        db.select(Appointment).where(Appointment.start_at >= start, Appointment.start_at < end,
+                                     Appointment.status == A.BOOKED)
+        .options(selectinload(Appointment.patient), selectinload(Appointment.provider),
+                 selectinload(Appointment.type))
+        .order_by(Appointment.start_at)).scalars())
+    audit.record("appointment.reminders", object_type="reminders", detail=f"rows={len(appts)}")
+    return appts
