@@ -272,3 +272,20 @@ def test_two_desks_booking_one_time_at_once_get_one_booking(app, office):
         assert db.session.execute(db.select(db.func.count(Appointment.id))).scalar() == 1
         assert db.session.execute(db.select(db.func.count()).select_from(AppointmentCell)).scalar() == 4
         assert db.session.get(Patient, office["patient"]) is not None
+
+
+def test_a_full_day_is_skipped_and_the_search_still_matches_the_naive_way(app, office):
+    monday = next_weekday(0)
+    with app.app_context():
+        for minute in [*range(9 * 60, 12 * 60, 20), *range(13 * 60, 17 * 60, 20)]:
+            _book(office, at(monday, minute // 60, minute % 60))
+        # The next morning starts late (a half day): the first open time is after it.
+        dr = db.session.get(Provider, office["provider"])
+        hours.add_exception(dr, monday + timedelta(days=1), "half_day", starts=time(9),
+                            ends=time(10))
+        after = at(monday, 7)
+        fast = finding.next_open_slots(office["follow"], provider_id=office["provider"],
+                                       after=after, limit=5)
+        assert fast == finding.naive_open_slots(office["follow"], provider_id=office["provider"],
+                                                after=after, limit=5)
+        assert fast[0].start == at(monday + timedelta(days=1), 10)

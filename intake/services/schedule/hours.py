@@ -10,10 +10,9 @@ from datetime import date, datetime, time, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import selectinload
-
 from intake.extensions import db
 from intake.models import AppointmentType, Provider, ScheduleBlock, ScheduleException, ScheduleTemplate
+from intake.models.schedule import block_types
 from intake.models.schedule import BlockKind, ExceptionKind
 from intake.services import FieldErrors, audit
 
@@ -90,40 +89,54 @@ def add_exception(provider: Provider | None, day: date, kind: str, *, starts: ti
 
 class Week:
     """The templates and exceptions of some providers over a date range,
-    loaded in two queries, answering per provider and day."""
+    read as plain rows in three queries, answering per provider and day."""
 
     def __init__(self, provider_ids: Iterable[int], first: date, last: date, zone: ZoneInfo):
         ids = list(provider_ids)
         self.zone = zone
-        self.templates: dict[int, list[ScheduleTemplate]] = {pid: [] for pid in ids}
-        rows = db.session.execute(
-            db.select(ScheduleTemplate).where(ScheduleTemplate.provider_id.in_(ids))
-            .options(selectinload(ScheduleTemplate.blocks).selectinload(ScheduleBlock.types))
-            .order_by(ScheduleTemplate.effective_from.desc())).scalars()
-        for template in rows:
-            self.templates[template.provider_id].append(template)
+        self.templates: dict[int, list[tuple[date, int]]] = {pid: [] for pid in ids}
+        for tid, pid, since in db.session.execute(
+                db.select(ScheduleTemplate.id, ScheduleTemplate.provider_id,
+                          ScheduleTemplate.effective_from)
+                .where(ScheduleTemplate.provider_id.in_(ids))
+                .order_by(ScheduleTemplate.effective_from.desc())):
+            self.templates[pid].append((since, tid))
+        types: dict[int, set[int]] = {}
+        blocks = list(db.session.execute(
+            db.select(ScheduleBlock.id, ScheduleBlock.template_id, ScheduleBlock.weekday,
+                      ScheduleBlock.starts, ScheduleBlock.ends, ScheduleBlock.kind,
+                      block_types.c.type_id)
+            .outerjoin(block_types, block_types.c.block_id == ScheduleBlock.id)
+            .join(ScheduleTemplate, ScheduleTemplate.id == ScheduleBlock.template_id)
+            .where(ScheduleTemplate.provider_id.in_(ids))))
+        for bid, *_, type_id in blocks:
+            if type_id is not None:
+                types.setdefault(bid, set()).add(type_id)
+        # (template, weekday) -> (hours [(starts, ends, types or None)], breaks [(starts, ends)])
+        self._by_weekday: dict[tuple[int, int], tuple[list, list]] = {}
+        seen: set[int] = set()
+        for bid, tid, weekday, starts, ends, kind, _ in sorted(blocks, key=lambda r: r[3]):
+            if bid in seen:
+                continue
+            seen.add(bid)
+            hours, breaks = self._by_weekday.setdefault((tid, weekday), ([], []))
+            if kind == BlockKind.HOURS:
+                hours.append((starts, ends, frozenset(types[bid]) if bid in types else None))
+            else:
+                breaks.append((starts, ends))
         self.exceptions: dict[tuple[int | None, date], list[ScheduleException]] = {}
         for exc in db.session.execute(db.select(ScheduleException).where(
                 ScheduleException.day.between(first, last))).scalars():
             self.exceptions.setdefault((exc.provider_id, exc.day), []).append(exc)
-        # A template's blocks per weekday, computed once.
-        self._by_weekday: dict[tuple[int, int], tuple[list, list]] = {}
 
-    def template_on(self, provider_id: int, day: date) -> ScheduleTemplate | None:
-        for template in self.templates.get(provider_id, ()):  # newest first
-            if template.effective_from <= day:
-                return template
+    def template_on(self, provider_id: int, day: date) -> int | None:
+        for since, template_id in self.templates.get(provider_id, ()):  # newest first
+            if since <= day:
+                return template_id
         return None
 
-    def _blocks(self, template: ScheduleTemplate, weekday: int) -> tuple[list, list]:
-        key = (template.id, weekday)
-        if key not in self._by_weekday:
-            hours = [(b.starts, b.ends, frozenset(t.id for t in b.types) or None)
-                     for b in template.blocks if b.weekday == weekday and b.kind == BlockKind.HOURS]
-            breaks = [(b.starts, b.ends) for b in template.blocks
-                      if b.weekday == weekday and b.kind == BlockKind.BREAK]
-            self._by_weekday[key] = (hours, breaks)
-        return self._by_weekday[key]
+    def _blocks(self, template_id: int, weekday: int) -> tuple[list, list]:
+        return self._by_weekday.get((template_id, weekday), ([], []))
 
     def _at(self, day: date, t: time) -> datetime:
         return datetime.combine(day, t, self.zone).astimezone(timezone.utc)
@@ -132,7 +145,7 @@ class Week:
         """Breaks and exceptions of the day, as UTC intervals with a reason."""
         template = self.template_on(provider_id, day)
         out = []
-        if template:
+        if template is not None:
             out += [Closed(self._at(day, s), self._at(day, e), "a break")
                     for s, e in self._blocks(template, day.weekday())[1]]
         for exc in self.exceptions.get((provider_id, day), []) + self.exceptions.get((None, day), []):
