@@ -174,3 +174,28 @@ def test_board_from_appointments_arrive_and_confirm_no_show(app, desk, office):
         assert appt.status == "arrived" and appt.visit.state == "arrived"
     page = desk.get("/staff/board").get_data(as_text=True)
     assert f"/staff/visits/{appt.visit_id}#check-in" in page and "late 4" in page
+
+
+def test_admin_sets_types_weeks_and_time_off(app, admin_client, create_provider):
+    dr = create_provider()
+    page = admin_client.get("/admin/schedule")
+    assert page.status_code == 200 and "No weeks yet" in page.get_data(as_text=True)
+    admin_client.post("/admin/schedule/types", data={"name": "Follow-up", "minutes": "20",
+                                                     "colour": "#198754", "new_patients": "y"})
+    bad = admin_client.post("/admin/schedule/types", data={"name": "Odd", "minutes": "17"})
+    assert bad.status_code == 422 and "steps of 5 minutes" in bad.get_data(as_text=True)
+    week = {"provider_id": str(dr), "effective_from": "2026-01-05",
+            "hours_0": "08:00-17:00", "breaks_0": "12:00-13:00", "hours_2": "8:00-12:00"}
+    wrong = admin_client.post("/admin/schedule/templates", data={**week, "hours_4": "17:00-09:00"})
+    text = wrong.get_data(as_text=True)
+    assert wrong.status_code == 422 and "ends before it starts" in text
+    assert 'value="08:00-17:00"' in text  # the rest kept as typed
+    assert admin_client.post("/admin/schedule/templates", data=week).status_code == 302
+    off = admin_client.post("/admin/schedule/exceptions",
+                            data={"provider_id": "0", "day": next_weekday(3, 4).isoformat(),
+                                  "kind": "holiday",
+                                  "note": "Christmas Eve"})
+    assert off.status_code == 302
+    shown = admin_client.get("/admin/schedule").get_data(as_text=True)
+    assert "Mon 08:00–17:00; Mon 12:00–13:00 (break); Wed 08:00–12:00" in shown
+    assert "Christmas Eve" in shown and "Follow-up" in shown

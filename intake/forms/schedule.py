@@ -74,3 +74,43 @@ class WalkInForm(BaseForm):
     reason = StringField("Reason for visit", validators=[Optional(), Length(max=200)])
     same_subscriber = BooleanField("Second plan: same subscriber as the primary")
     add_secondary = BooleanField("Add a second insurance plan")
+
+
+class AppointmentTypeForm(BaseForm):
+    name = StringField("Name", validators=[DataRequired("Name the type."), Length(max=60)])
+    minutes = IntegerField("Length (minutes)", default=20, validators=[
+        DataRequired("Give the usual length."), NumberRange(5, 480)])
+    colour = StringField("Colour", default="#0d6efd", render_kw={"type": "color"},
+                         validators=[Length(max=7)])
+    new_patients = BooleanField("New patients may book it", default=True)
+
+
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+class TemplateForm(BaseForm):
+    """A provider's week: per weekday, hours and breaks as "08:00-12:00, 13:00-17:00"."""
+
+    provider_id = SelectField("Provider", coerce=int, validators=[DataRequired("Choose a provider.")])
+    effective_from = DateField("In force from", validators=[DataRequired("Enter the date.")])
+
+    def day_fields(self) -> list[tuple[str, Any, Any]]:
+        return [(day, self[f"hours_{n}"], self[f"breaks_{n}"]) for n, day in enumerate(_DAYS)]
+
+
+for _n, _day in enumerate(_DAYS):
+    setattr(TemplateForm, f"hours_{_n}", StringField(f"{_day} hours", validators=[Length(max=80)],
+                                                     description="e.g. 08:00-17:00"))
+    setattr(TemplateForm, f"breaks_{_n}", StringField(f"{_day} breaks", validators=[Length(max=80)],
+                                                      description="e.g. 12:00-13:00"))
+
+
+class ExceptionForm(BaseForm):
+    provider_id = SelectField("Provider", coerce=int,
+                              description="Everyone for a practice holiday.")
+    day = DateField("Day", validators=[DataRequired("Enter the day.")])
+    kind = SelectField("Kind", choices=options([("day_off", "Day off"), ("half_day", "Half day"),
+                                                 ("holiday", "Practice holiday")]))
+    starts = TimeField("Off from", validators=[Optional()])
+    ends = TimeField("Off until", validators=[Optional()])
+    note = StringField("Note", validators=[Optional(), Length(max=120)])

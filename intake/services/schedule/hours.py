@@ -173,3 +173,64 @@ class Week:
                           if p[1] > p[0]]
             out += [Opening(a, b, types) for a, b in pieces]
         return sorted(out, key=lambda o: o.start)
+
+
+def parse_ranges(text: str | None) -> list[tuple[time, time]]:
+    """"08:00-12:00, 13:00-17:00" -> [(08:00, 12:00), (13:00, 17:00)]."""
+    out = []
+    for part in (text or "").replace(";", ",").split(","):
+        part = part.strip().replace("–", "-")
+        if not part:
+            continue
+        try:
+            start, end = (time.fromisoformat(p.strip().zfill(5)) for p in part.split("-"))
+        except ValueError:
+            raise FieldErrors({"ranges": [f"'{part}' is not a time range like 08:00-12:00."]}) \
+                from None
+        if end <= start:
+            raise FieldErrors({"ranges": [f"'{part}' ends before it starts."]})
+        out.append((start, end))
+    return out
+
+
+def template_blocks(week: Mapping[int, tuple[str | None, str | None]]) -> list[dict[str, Any]]:
+    """Blocks from typed hours and breaks per weekday; errors keyed by field."""
+    blocks: list[dict[str, Any]] = []
+    errors: dict[str, list[str]] = {}
+    for weekday, (typed_hours, typed_breaks) in week.items():
+        for name, text, kind in ((f"hours_{weekday}", typed_hours, BlockKind.HOURS),
+                                 (f"breaks_{weekday}", typed_breaks, BlockKind.BREAK)):
+            try:
+                blocks += [{"weekday": weekday, "starts": s, "ends": e, "kind": kind}
+                           for s, e in parse_ranges(text)]
+            except FieldErrors as exc:
+                errors[name] = exc.errors["ranges"]
+    if errors:
+        raise FieldErrors(errors)
+    return blocks
+
+
+def list_templates() -> list[ScheduleTemplate]:
+    return list(db.session.execute(
+        db.select(ScheduleTemplate).order_by(ScheduleTemplate.provider_id,
+                                             ScheduleTemplate.effective_from.desc())).scalars())
+
+
+def upcoming_exceptions(since: date) -> list[ScheduleException]:
+    return list(db.session.execute(db.select(ScheduleException).where(
+        ScheduleException.day >= since).order_by(ScheduleException.day)).scalars())
+
+
+def save_type(data: Mapping[str, Any]) -> AppointmentType:
+    name = (data.get("name") or "").strip()
+    if db.session.execute(db.select(AppointmentType).filter_by(name=name)).scalar_one_or_none():
+        raise FieldErrors({"name": ["There is already a type with this name."]})
+    minutes = int(data.get("minutes") or 0)
+    if minutes <= 0 or minutes % 5:
+        raise FieldErrors({"minutes": ["Lengths go in steps of 5 minutes."]})
+    kind = AppointmentType(name=name, minutes=minutes, colour=data.get("colour") or "#0d6efd",
+                           new_patients=bool(data.get("new_patients")))
+    db.session.add(kind)
+    db.session.flush()
+    audit.record("schedule.type", object_type="appointment_type", object_id=kind.id)
+    return kind
