@@ -199,3 +199,61 @@ def test_admin_sets_types_weeks_and_time_off(app, admin_client, create_provider)
     shown = admin_client.get("/admin/schedule").get_data(as_text=True)
     assert "Mon 08:00–17:00; Mon 12:00–13:00 (break); Wed 08:00–12:00" in shown
     assert "Christmas Eve" in shown and "Follow-up" in shown
+
+
+def test_email_reminders_go_through_the_worker(make_app, create_patient, create_provider,
+                                               create_user, monkeypatch):
+    """Queued at the desk, sent by the worker after the commit (tests run
+    tasks at once), with the .ics attached; a second queueing sends nothing."""
+    import smtplib
+
+    sent = []
+
+    class FakeSMTP:
+        def __init__(self, host, port, timeout):
+            assert (host, port) == ("smtp.example.org", 587)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def starttls(self):
+            pass
+
+        def login(self, user, password):
+            pass
+
+        def send_message(self, message):
+            sent.append(message)
+
+    monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
+    app = make_app(INTAKE_SMTP_HOST="smtp.example.org", INTAKE_SMTP_FROM="desk@example.org")
+    with app.app_context():
+        from intake.models import AppointmentType
+        from intake.services.clock import today
+        from intake.services.schedule import booking
+
+        pid, dr = create_patient(), create_provider()
+        kind = AppointmentType(name="Follow-up", minutes=20)
+        db.session.add(kind)
+        db.session.flush()
+        tomorrow = today() + timedelta(days=1)
+        booking.book({"patient_id": pid, "provider_id": dr, "type_id": kind.id,
+                      "start": at(tomorrow, 9), "overbook_reason": "test"})
+        db.session.commit()
+    from tests.conftest import login
+
+    desk = app.test_client()
+    login(desk, create_user("receptionist")[1])
+    page = desk.get("/staff/reminders").get_data(as_text=True)
+    assert "Email reminders to patients" in page
+    desk.post("/staff/reminders/email", data={"day": tomorrow.isoformat()})
+    assert len(sent) == 1
+    message = sent[0]
+    assert message["To"] == "lukasz@example.com" and "Reminder" in message["Subject"]
+    attachment = next(message.iter_attachments())
+    assert attachment.get_content_type() == "text/calendar"
+    desk.post("/staff/reminders/email", data={"day": tomorrow.isoformat()})
+    assert len(sent) == 1

@@ -155,6 +155,7 @@ class Appointment(IdReprMixin, TimestampMixin, db.Model):
     series_index: Mapped[int | None]  # 1-based occurrence number in its series
     reminder_outcome: Mapped[str | None] = mapped_column(String(12))
     reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminder_emailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(default=1)
 
     patient: Mapped[Patient] = relationship()

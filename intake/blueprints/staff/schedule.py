@@ -25,7 +25,7 @@ BACK_TO_BOARD = "board"
 
 def _day_arg(name: str = "day") -> date:
     form = DayForm(request.args)
-    value = request.args.get(name)
+    value = request.values.get(name)
     try:
         return date.fromisoformat(value) if value else clock.today()
     except ValueError:
@@ -216,9 +216,28 @@ def remind_appointment(appointment_id: int) -> Any:
 @bp.route("/reminders")
 @roles_required(*DESK)
 def reminders() -> Any:
+    from intake.services.schedule import reminders as emails
+
     day = _day_arg() if request.args.get("day") else clock.today() + timedelta(days=1)
     return render_template("staff/reminders.html", day=day, appts=booking.reminder_list(day),
-                           zone=clock.practice_zone(), form=ReminderForm(formdata=None))
+                           zone=clock.practice_zone(), form=ReminderForm(formdata=None),
+                           email_on=emails.enabled(), confirm_form=ConfirmForm())
+
+
+@bp.route("/reminders/email", methods=["POST"])
+@roles_required(*DESK)
+def email_reminders() -> Any:
+    """Queue the day's email reminders for the worker; the page never waits on SMTP."""
+    from intake.services.schedule import reminders as emails
+
+    day = _day_arg()
+    if ConfirmForm().validate_on_submit():
+        try:
+            count = emails.queue_email_reminders(day)
+            flash(f"{count} email reminder{'s' if count != 1 else ''} queued.", "success")
+        except FieldErrors as exc:
+            flash(exc.errors["email"][0], "danger")
+    return redirect(url_for("staff.reminders", day=day.isoformat()))
 
 
 @bp.route("/appointments/<int:appointment_id>/calendar")

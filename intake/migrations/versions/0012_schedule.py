@@ -106,6 +106,7 @@ def upgrade():
     sa.Column('series_index', sa.Integer(), nullable=True),
     sa.Column('reminder_outcome', sa.String(length=12), nullable=True),
     sa.Column('reminder_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reminder_emailed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
