@@ -140,8 +140,12 @@ def demo_command(count: int, kiosk_count: int, seed: int | None) -> None:
                 db.session.commit()
     if kiosk_count:
         demo.create_demo_kiosk_submissions(kiosk_count, seed=seed)
+    from intake.services.schedule import demo as schedule_demo
+
+    booked = schedule_demo.create_demo_schedule(seed=seed)
     db.session.commit()
-    click.echo(f"Added {count} synthetic patients and {kiosk_count} kiosk submissions to review.")
+    click.echo(f"Added {count} synthetic patients, {kiosk_count} kiosk submissions to review "
+               f"and {booked} appointments.")
 
 
 @cli.group("tokens")

@@ -51,6 +51,13 @@ class Defaults:
     INTAKE_KIOSK_ENROLL_LIMIT = "10 per minute;30 per hour"
     INTAKE_TIMEZONE = "America/New_York"  # the practice's clock for "today"
     INTAKE_BOARD_REFRESH_SECONDS = 30
+    # Email reminders (optional): the practice's SMTP server; empty host = off.
+    INTAKE_SMTP_HOST: str | None = None
+    INTAKE_SMTP_PORT = 587
+    INTAKE_SMTP_STARTTLS = True
+    INTAKE_SMTP_USER: str | None = None
+    INTAKE_SMTP_PASSWORD: str | None = None
+    INTAKE_SMTP_FROM: str | None = None
     # How long a FHIR POST search's paging links work (its terms are kept that long).
     INTAKE_FHIR_SEARCH_TTL_MINUTES = 60
     # Where `intake audit anchor` and the worker write the audit chain's head

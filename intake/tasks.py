@@ -82,6 +82,14 @@ def run_bulk_export(job_id: str) -> None:
             db.session.remove()
 
 
+@huey.task(retries=3, retry_delay=300)
+def send_reminder_email(appointment_id: int) -> None:
+    """One appointment reminder through the practice's SMTP server."""
+    from intake.services.schedule import reminders
+
+    _commit_in_app(lambda: reminders.send_one(appointment_id))
+
+
 @huey.periodic_task(crontab(minute="*/15"))
 def purge_expired_exports() -> None:
     _commit_in_app(bulk.purge_expired)

@@ -74,3 +74,34 @@ def test_demo_creates_synthetic_patients(app, runner):
             assert visit.arrived_at <= visit.checked_in_at <= visit.roomed_at <= visit.checked_out_at
             assert visit.checked_out_at.date() == visit.date_of_service
             assert isinstance(events[-1], VisitEvent) and events[-1].note == "demo history"
+
+
+def test_demo_builds_a_believable_schedule(app, runner):
+    from intake.models import Appointment
+    from intake.services.clock import today
+    from intake.services.schedule import board, finding
+
+    result = runner.invoke(cli, ["demo", "--patients", "12", "--seed", "3", "--kiosk", "0"])
+    assert result.exit_code == 0, result.output
+    assert "appointments" in result.output
+    with app.app_context():
+        rows = db.session.execute(db.select(Appointment)).scalars().all()
+        zone_today = today()
+        past = [a for a in rows if booking_day(a) < zone_today]
+        future = [a for a in rows if booking_day(a) > zone_today]
+        assert len(rows) > 100
+        assert {a.status for a in past} <= {"arrived", "no_show", "cancelled"}
+        assert any(a.status == "no_show" for a in past)
+        assert all(a.visit.state == "checked_out" for a in past if a.status == "arrived")
+        assert {a.status for a in future} <= {"booked", "cancelled"}
+        assert any(a.status == "booked" for a in future)
+        if zone_today.weekday() < 6:  # Saturday mornings too
+            assert board.day_board(zone_today)
+        kind = rows[0].type_id
+        assert finding.next_open_slots(kind, limit=5)
+
+
+def booking_day(appt):
+    from intake.services.schedule.booking import day_of
+
+    return day_of(appt)

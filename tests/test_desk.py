@@ -94,7 +94,8 @@ def test_only_todays_visits_arrive(app, create_patient, create_visit):
         visits.move(_visit(vid), "arrived")
 
 
-def test_board_groups_by_state_with_waiting_time(app, desk, create_patient, create_visit):
+def test_board_lists_the_day_in_time_order_with_waiting_time(app, desk, create_patient,
+                                                             create_visit):
     a = create_patient()
     b = create_patient(family_name="Okafor", given_name="Ada", phone_mobile="+13125550177")
     va, vb = create_visit(a), create_visit(b)
@@ -105,7 +106,10 @@ def test_board_groups_by_state_with_waiting_time(app, desk, create_patient, crea
         db.session.commit()
     page = desk.get("/staff/board").get_data(as_text=True)
     assert "42 min" in page
-    assert page.index("Arrived") < page.index("Scheduled")
+    # Visits without an appointment sit at their arrival (or creation) time:
+    # the one who arrived 42 minutes ago comes first.
+    assert page.index("Wójcik, Łukasz") < page.index("Okafor, Ada")
+    assert ">Arrived<" in page and ">Scheduled<" in page
     assert "Okafor, Ada" in page and 'http-equiv="refresh"' in page
     assert vb
 

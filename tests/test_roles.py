@@ -92,8 +92,17 @@ def test_role_matrix(app, role, client_as, create_patient, create_coverage, crea
         payment = payments.record_payment(db.session.get(Patient, patient_id), {
             "kind": "copay", "method": "cash", "amount_cents": 2500}, visit=visit,
             received_by_id=user_id)
+        from intake.models import AppointmentType
+        from intake.services.schedule import booking
+        kind = AppointmentType(name="Follow-up", minutes=20)
+        db.session.add(kind)
+        db.session.flush()
+        appointment = booking.book({"patient_id": patient_id, "provider_id": provider_id,
+                                    "type_id": kind.id, "overbook_reason": "role matrix",
+                                    "start": booking.local_start(FY2026_DAY, __import__(
+                                        "datetime").time(10))})
         db.session.commit()
-        values = {"patient_id": patient_id, "coverage_id": coverage_id, "card_id": card_id,
+        values = {"appointment_id": appointment.id, "patient_id": patient_id, "coverage_id": coverage_id, "card_id": card_id,
                   "user_id": user_id, "payer_id": 1, "direction": "up", "visit_id": visit_id,
                   "provider_id": provider_id, "diagnosis_id": diagnosis.id, "action": "up",
                   "line_id": line.id, "payment_id": payment.id, "fee_id": 1}

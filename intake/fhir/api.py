@@ -31,6 +31,14 @@ def resource_for(resource_type: str, row: Any, settings: FhirSettings) -> dict[s
         return M.practitioner_resource(row)
     if resource_type == "Consent":
         return M.consent_resource(row)
+    if resource_type in ("Schedule", "Slot", "Appointment"):
+        from intake.fhir import schedule
+
+        if resource_type == "Schedule":
+            return schedule.schedule_resource(row, [])
+        if resource_type == "Slot":
+            return schedule.slot_resource(row)
+        return schedule.appointment_resource(row)
     if resource_type == "Organization":
         if hasattr(row, "payer_code"):
             return None if row.kind == "self_pay" else M.payer_organization_resource(row)
@@ -57,7 +65,8 @@ def collection_bundle(bundles: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 _SEARCH_TYPES = {"name": "string", "family": "string", "given": "string", "birthdate": "date",
                  "identifier": "token", "_lastUpdated": "date", "patient": "reference",
                  "beneficiary": "reference", "date": "date", "created": "date",
-                 "encounter": "reference"}
+                 "encounter": "reference", "actor": "reference", "schedule": "reference",
+                 "start": "date", "status": "token", "practitioner": "reference"}
 
 
 # R4 has one interaction code for both ways to search a type; its

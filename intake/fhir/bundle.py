@@ -46,11 +46,23 @@ def visit_bundle(visit: Any, *, practice: Any, findings: Sequence[Any], coverage
             entries.append((M.payer_organization_resource(c.payer), f"identifier={c.payer.payer_code}"))
     entries.append((M.patient_resource(patient, mrn_system=settings.mrn_system),
                     f"identifier={settings.mrn_system}|{patient.mrn}"))
+    # One RelatedPerson per subscriber: a spouse who holds both plans is
+    # typed once at the desk and appears once here.
+    holder: dict[tuple[Any, ...], int] = {}
     for c in active:
         if c.relationship_code != "self":
-            entries.append((M.related_person_resource(c), None))
+            key = (c.relationship_code, c.subscriber_family, c.subscriber_given,
+                   c.subscriber_birth_date)
+            if key not in holder:
+                holder[key] = c.id
+                entries.append((M.related_person_resource(c), None))
     for c in active:
-        entries.append((M.coverage_resource(c, c.payer), None))
+        coverage = M.coverage_resource(c, c.payer)
+        if c.relationship_code != "self":
+            first = holder[(c.relationship_code, c.subscriber_family, c.subscriber_given,
+                            c.subscriber_birth_date)]
+            coverage["subscriber"] = {"reference": f"RelatedPerson/{first}"}
+        entries.append((coverage, None))
     entries.append((M.encounter_resource(visit), None))
     for d in sorted(visit.diagnoses, key=lambda d: d.sequence):
         entries.append((M.condition_resource(d, visit), None))

@@ -37,6 +37,12 @@ REFERENCE_TARGETS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "Claim.insurance.coverage": {"Coverage"},
     "Claim.item.encounter": {"Encounter"},
     "Organization.partOf": {"Organization"},
+    "Schedule.actor": {"Patient", "Practitioner", "PractitionerRole", "RelatedPerson", "Device",
+                       "HealthcareService", "Location"},
+    "Slot.schedule": {"Schedule"},
+    "Appointment.slot": {"Slot"},
+    "Appointment.participant.actor": {"Patient", "Practitioner", "PractitionerRole",
+                                      "RelatedPerson", "Device", "HealthcareService", "Location"},
 }.items()}
 
 FM_STATUS = frozenset({"active", "cancelled", "draft", "entered-in-error"})
@@ -51,6 +57,11 @@ REQUIRED_CODES: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
                          "cancelled", "entered-in-error", "unknown"},
     "Consent.status": {"draft", "proposed", "active", "rejected", "inactive", "entered-in-error"},
     "Consent.provision.type": {"deny", "permit"},
+    "Slot.status": {"busy", "free", "busy-unavailable", "busy-tentative", "entered-in-error"},
+    "Appointment.status": {"proposed", "pending", "booked", "arrived", "fulfilled", "cancelled",
+                           "noshow", "entered-in-error", "checked-in", "waitlist"},
+    "Appointment.participant.status": {"accepted", "declined", "tentative", "needs-action"},
+    "Appointment.participant.required": {"required", "optional", "information-only"},
     "Bundle.type": {"document", "message", "transaction", "transaction-response", "batch",
                     "batch-response", "history", "searchset", "collection"},
     "Bundle.entry.request.method": {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"},

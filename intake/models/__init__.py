@@ -19,3 +19,11 @@ __all__ = [
 from intake.models.kiosk import KioskDevice, KioskDraft, KioskSubmission, SignedConsent  # noqa: E402
 
 __all__ += ["KioskDevice", "KioskDraft", "KioskSubmission", "SignedConsent"]
+
+from intake.models.schedule import (Appointment, AppointmentCell, AppointmentChange,  # noqa: E402
+                                    AppointmentSeries, AppointmentType, ScheduleBlock,
+                                    ScheduleException, ScheduleTemplate, WaitlistEntry)
+
+__all__ += ["Appointment", "AppointmentCell", "AppointmentChange", "AppointmentSeries",
+            "AppointmentType", "ScheduleBlock", "ScheduleException", "ScheduleTemplate",
+            "WaitlistEntry"]

@@ -21,19 +21,21 @@ from intake.services.fhir_api import SearchError, base_query, organization_rows
 
 BATCH = 1000
 PATIENT_TYPES = ["Patient", "Coverage", "RelatedPerson", "Encounter", "Condition", "Claim",
-                 "Consent"]
-SYSTEM_TYPES = PATIENT_TYPES + ["Organization", "Practitioner"]
+                 "Consent", "Appointment"]
+SYSTEM_TYPES = PATIENT_TYPES + ["Organization", "Practitioner", "Schedule", "Slot"]
 OUTPUT_FORMATS = {"application/fhir+ndjson", "application/ndjson", "ndjson"}
 
 
 def _since(resource_type: str, stmt: Any, since: datetime) -> Any:
     """Only what changed since `since`; a diagnosis changes with its visit,
     and the practice and payers are always sent (they have no timestamp)."""
-    from intake.models import Coverage, Patient, Provider, Visit, VisitDiagnosis
+    from intake.models import Appointment, Coverage, Patient, Provider, Visit, VisitDiagnosis
 
     column = {"Patient": Patient.updated_at, "Coverage": Coverage.updated_at,
               "RelatedPerson": Coverage.updated_at, "Encounter": Visit.updated_at,
-              "Claim": Visit.updated_at, "Practitioner": Provider.updated_at}.get(resource_type)
+              "Claim": Visit.updated_at, "Practitioner": Provider.updated_at,
+              "Schedule": Provider.updated_at, "Slot": Appointment.updated_at,
+              "Appointment": Appointment.updated_at}.get(resource_type)
     if column is not None:
         return stmt.where(column >= since)
     if resource_type == "Condition":

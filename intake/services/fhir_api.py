@@ -16,8 +16,8 @@ from sqlalchemy import Select, false, or_
 from sqlalchemy.orm import selectinload
 
 from intake.extensions import db
-from intake.models import (ApiToken, Coverage, Patient, Payer, Practice, Provider, SavedSearch,
-                           SignedConsent, Visit, VisitDiagnosis)
+from intake.models import (ApiToken, Appointment, Coverage, Patient, Payer, Practice, Provider,
+                           SavedSearch, ScheduleTemplate, SignedConsent, Visit, VisitDiagnosis)
 from intake.models.base import utcnow
 from intake.normalize import name_key
 from intake.services import audit
@@ -146,7 +146,36 @@ SEARCH: dict[str, dict[str, Filter]] = {
     "Practitioner": {
         "identifier": lambda s, v: s.where(Provider.npi == v.rsplit("|", 1)[-1]),
     },
+    "Schedule": {
+        "actor": lambda s, v: s.where(Provider.id == _ref_id(v, "Practitioner")),
+    },
+    "Slot": {
+        "schedule": lambda s, v: s.where(Appointment.provider_id == _ref_id(v, "Schedule")),
+        "start": lambda s, v: s.where(_date_filter(Appointment.start_at, v, is_date=False)),
+    },
+    "Appointment": {
+        "patient": lambda s, v: s.where(Appointment.patient_id == _ref_id(v, "Patient")),
+        "practitioner": lambda s, v: s.where(
+            Appointment.provider_id == _ref_id(v, "Practitioner")),
+        "date": lambda s, v: s.where(_date_filter(Appointment.start_at, v, is_date=False)),
+        "status": lambda s, v: s.where(Appointment.status.in_(_appointment_statuses(v))),
+        "_lastUpdated": lambda s, v: s.where(_date_filter(Appointment.updated_at, v,
+                                                          is_date=False)),
+    },
 }
+
+
+def _appointment_statuses(value: str) -> list[str]:
+    """R4 statuses (comma-separated) -> the booking statuses behind them."""
+    wanted = {"booked": ["booked"], "cancelled": ["cancelled"], "noshow": ["no_show"],
+              "arrived": ["arrived"], "checked-in": ["arrived"], "fulfilled": ["arrived"]}
+    out = []
+    for code in value.split(","):
+        if code not in wanted:
+            raise SearchError(f"Appointment status '{code}' is not one this server uses; "
+                              f"use {', '.join(wanted)}.")
+        out += wanted[code]
+    return out
 
 SORT: dict[str, dict[str, Any]] = {
     "Patient": {"family": Patient.family_norm, "given": Patient.given_norm,
@@ -155,6 +184,9 @@ SORT: dict[str, dict[str, Any]] = {
     "Encounter": {"date": Visit.date_of_service, "_lastUpdated": Visit.updated_at, "_id": Visit.id},
     "Claim": {"created": Visit.charges_locked_at, "_id": Visit.id},
     "Coverage": {"_id": Coverage.id},
+    "Appointment": {"date": Appointment.start_at, "_lastUpdated": Appointment.updated_at,
+                    "_id": Appointment.id},
+    "Slot": {"start": Appointment.start_at, "_id": Appointment.id},
 }
 
 
@@ -182,6 +214,15 @@ def base_query(resource_type: str) -> tuple[Select, Any]:
         return db.select(Provider), Provider.id
     if resource_type == "Consent":
         return db.select(SignedConsent), SignedConsent.id
+    if resource_type == "Schedule":
+        return (db.select(Provider).where(Provider.id.in_(db.select(ScheduleTemplate.provider_id))),
+                Provider.id)
+    if resource_type == "Slot":  # the time each active booking takes
+        return (db.select(Appointment).where(Appointment.status.in_(("booked", "arrived")))
+                .options(selectinload(Appointment.type)), Appointment.id)
+    if resource_type == "Appointment":
+        return (db.select(Appointment).options(selectinload(Appointment.type),
+                                               selectinload(Appointment.visit)), Appointment.id)
     raise SearchError(f"{resource_type} is not served here.")
 
 
@@ -334,7 +375,7 @@ def read(resource_type: str, resource_id: str) -> Any | None:
 def patient_of(row: Any) -> int | None:
     if isinstance(row, Patient):
         return row.id
-    if isinstance(row, (Coverage, Visit, SignedConsent)):
+    if isinstance(row, (Coverage, Visit, SignedConsent, Appointment)):
         return row.patient_id
     if isinstance(row, VisitDiagnosis):
         return row.visit.patient_id

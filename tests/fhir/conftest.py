@@ -40,6 +40,7 @@ def corpus() -> dict[str, dict[str, Any]]:
     for state in ("scheduled", "arrived", "checked_in", "with_provider", "cancelled", "no_show"):
         v = world(state=state, arrived_at=None, checked_in_at=None, checked_out_at=None).visit
         docs[f"encounter-{state}"] = M.encounter_resource(v)
+    docs.update(schedule_corpus(w))
     sparse = world().patient
     for attr in ("middle_name", "suffix", "preferred_name", "gender_identity", "address_line1",
                  "address_line2", "city", "state", "postal_code", "phone_mobile", "phone_home", "email",
@@ -57,6 +58,35 @@ def corpus() -> dict[str, dict[str, Any]]:
         consent = world().consents[0]
         consent.kind = kind
         docs[f"consent-{kind}"] = M.consent_resource(consent)
+    return docs
+
+
+def schedule_corpus(w: Any) -> dict[str, dict[str, Any]]:
+    """Schedule, Slot and Appointment in each status the desk produces."""
+    from datetime import datetime, timezone
+
+    from intake.fhir import schedule as F
+    from intake.models import Appointment, AppointmentType, Visit
+
+    kind = AppointmentType(id=3, name="Follow-up", minutes=20)
+    start = datetime(2026, 3, 9, 14, 40, tzinfo=timezone.utc)
+
+    def appt(status: str, **extra: Any) -> Any:
+        return Appointment(id=500, patient_id=42, provider_id=7, type=kind, type_id=3,
+                           start_at=start, minutes=20, status=status, reason="Blood pressure",
+                           created_at=start, updated_at=start, **extra)
+
+    docs = {"schedule": F.schedule_resource(w.provider, [kind]),
+            "slot": F.slot_resource(appt("booked")),
+            "appointment-booked": F.appointment_resource(appt("booked", note="Bring the log")),
+            "appointment-cancelled": F.appointment_resource(appt("cancelled",
+                                                                 cancel_reason="Feeling better")),
+            "appointment-noshow": F.appointment_resource(appt("no_show")),
+            "appointment-walk-in": F.appointment_resource(appt("booked",
+                                                               overbooked_reason="Walk-in"))}
+    for state in ("arrived", "checked_in", "checked_out"):
+        docs[f"appointment-{state}"] = F.appointment_resource(
+            appt("arrived", visit=Visit(id=900, state=state)))
     return docs
 
 

@@ -87,3 +87,22 @@ def test_no_claim_when_the_scrubber_finds_something() -> None:
     types = [e["resource"]["resourceType"] for e in bundle["entry"]]
     assert "Claim" not in types and "Encounter" in types
     assert bundle_problems(bundle) == []
+
+
+def test_a_spouse_holding_both_plans_appears_once() -> None:
+    """The walk-in's "same subscriber as the primary": one RelatedPerson,
+    both Coverages pointing at it."""
+    w = world()
+    primary, secondary = w.coverages
+    primary.relationship_code = "spouse"
+    for attr in ("subscriber_family", "subscriber_given", "subscriber_birth_date"):
+        setattr(primary, attr, getattr(secondary, attr))
+    primary.member_id = "W000000001"
+    primary.payer = secondary.payer
+    bundle = visit_bundle(w.visit, practice=w.practice, findings=[], consents=[])
+    people = [e for e in bundle["entry"] if e["resource"]["resourceType"] == "RelatedPerson"]
+    assert len(people) == 1
+    holders = {e["resource"]["subscriber"]["reference"] for e in bundle["entry"]
+               if e["resource"]["resourceType"] == "Coverage"}
+    assert holders == {people[0]["fullUrl"]}
+    assert bundle_problems(bundle) == []

@@ -17,7 +17,7 @@ from tests.fhir.conftest import corpus, negatives
 CORPUS = corpus()
 NEGATIVES = negatives()
 EMITTED_TYPES = {"Patient", "RelatedPerson", "Organization", "Practitioner", "Coverage", "Encounter",
-                 "Condition", "Consent", "Claim", "Bundle"}
+                 "Condition", "Consent", "Claim", "Bundle", "Schedule", "Slot", "Appointment"}
 
 
 def test_the_corpus_covers_every_emitted_type() -> None:

@@ -17,6 +17,7 @@ from intake.forms.desk import (ChargeLineForm, DayForm, DiagnosisForm, MoveForm,
 from intake.models.user import Role
 from intake.security import roles_required
 from intake.services import FieldErrors, charges, clock, patients, payments, practice, visits
+from intake.services.schedule import board as schedule_board
 from intake.templating import render_form
 
 BILLING_DESK = (Role.RECEPTIONIST, Role.BILLING, Role.ADMIN)
@@ -39,9 +40,22 @@ def _flash_errors(exc: FieldErrors) -> None:
 def board() -> Any:
     day = _day_arg()
     return render_template("staff/board.html", day=day, today=clock.today(),
-                           groups=visits.board(day), labels=visits.STATE_LABELS,
+                           rows=schedule_board.day_board(day),
+                           labels=schedule_board.status_labels(), moves=visits.TRANSITIONS,
                            move_form=MoveForm(),
                            refresh=current_app.config["INTAKE_BOARD_REFRESH_SECONDS"])
+
+
+@bp.route("/visits/<int:visit_id>/confirm")
+@roles_required(*DESK)
+def confirm_move(visit_id: int) -> Any:
+    """Cancel and no-show ask to confirm before the board moves the visit."""
+    v = visits.get_visit(visit_id)
+    to_state = request.args.get("to", "")
+    if to_state not in visits.allowed_moves(v):
+        abort(404)
+    return render_template("staff/visit_confirm.html", visit=v, to_state=to_state,
+                           label=visits.TRANSITIONS[v.state][to_state], move_form=MoveForm())
 
 
 @bp.route("/patients/<int:patient_id>/visits/new", methods=["GET", "POST"])
