@@ -24,6 +24,8 @@ limit_request_fields = 100
 accesslog = "-"
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
+# Query strings redacted whole from every access and error line (intake/logs.py).
+logger_class = "intake.logs.GunicornLogger"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 # Proxy headers only from a proxy on this machine.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
