@@ -29,3 +29,15 @@ logger_class = "intake.logs.GunicornLogger"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 # Proxy headers only from a proxy on this machine.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def on_exit(server):
+    """The server stops: anchor the audit chain (intake/services/audit.py)."""
+    from intake.services.audit import anchor_at_shutdown
+
+    try:
+        app = server.app.wsgi()
+    except Exception:  # noqa: BLE001 - the app never loaded: nothing to anchor
+        return
+    if hasattr(app, "app_context"):
+        anchor_at_shutdown(app)

@@ -46,12 +46,11 @@ def _fail(exc: FieldErrors) -> None:
 
 def ensure_secret_key(instance_path: str) -> str:
     """Write a random secret key into the instance folder once (mode 0600)."""
+    from intake import private
+
     key_file = Path(instance_path) / "secret_key"
     if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(48))
+        private.write_new(key_file, secrets.token_urlsafe(48))
     return key_file.read_text().strip()
 
 
@@ -64,9 +63,13 @@ def init_command() -> None:
     from intake.services import payers, users
 
     app = current_app
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    from intake import keys, private
+
+    private.make_dir(app.instance_path)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = ensure_secret_key(app.instance_path)
+    for name in ("audit", "backup"):  # outside the database: keep copies off the machine
+        keys.load(name)
     upgrade()
     g.audit_actor = "cli:init"
     added = payers.seed_payers()
@@ -203,8 +206,14 @@ def worker_command(threads: int) -> None:
 
     from intake.tasks import bind_app, huey
 
-    bind_app(current_app._get_current_object())
-    Consumer(huey, workers=threads, worker_type="thread", periodic=True).run()
+    from intake.services import audit
+
+    app = current_app._get_current_object()
+    bind_app(app)
+    try:
+        Consumer(huey, workers=threads, worker_type="thread", periodic=True).run()
+    finally:
+        audit.anchor_at_shutdown(app)  # the unanchored tail as short as can be
 
 
 cli.add_command(codes_cli, "codes")
@@ -261,8 +270,11 @@ def _anchor_summary(report: ChainReport) -> str:
     if report.anchored_seq is None:
         return f"No anchors in force in {report.anchor_file}."
     restores = f"; {report.restores} restore(s) recorded" if report.restores else ""
+    tail = (f"\n{report.unanchored_rows} row(s) after the newest anchor are not anchored yet: "
+            f"deleting them would go unnoticed until the next anchor (`intake audit anchor`)."
+            if report.unanchored_rows else "")
     return (f"Anchors: {report.anchors} in {report.anchor_file}, the newest at seq "
-            f"{report.anchored_seq} ({report.anchored_at}){restores}.")
+            f"{report.anchored_seq} ({report.anchored_at}){restores}.{tail}")
 
 
 @audit_group.command("anchor")

@@ -44,7 +44,15 @@ class Defaults:
     # (default instance/audit-anchors.jsonl). In production: a file the
     # database's users cannot rewrite (another host, append-only storage).
     INTAKE_AUDIT_ANCHOR_FILE: str | None = None
-    INTAKE_AUDIT_ANCHOR_MINUTES = 10  # the worker anchors this often; 0: never
+    # The worker anchors this often (and when it stops); 0: never. Rows newer
+    # than the newest anchor could be deleted unnoticed: keep this short.
+    INTAKE_AUDIT_ANCHOR_MINUTES = 1
+    # The audit chain's and the backups' HMAC keys (intake/keys.py): the key as
+    # 64 hex digits, or a file holding it; default instance/<name>.key.
+    INTAKE_AUDIT_KEY: str | None = None
+    INTAKE_AUDIT_KEY_FILE: str | None = None
+    INTAKE_BACKUP_KEY: str | None = None
+    INTAKE_BACKUP_KEY_FILE: str | None = None
 
 
 def _coerce(value: str) -> Any:
