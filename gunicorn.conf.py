@@ -24,6 +24,8 @@ limit_request_fields = 100
 accesslog = "-"
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
+# Files the server process creates are owner-only (intake/private.py does the rest).
+umask = 0o077
 # Query strings redacted whole from every access and error line (intake/logs.py).
 logger_class = "intake.logs.GunicornLogger"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")

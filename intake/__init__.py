@@ -14,6 +14,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Imported here so `intake.codes` (no Flask) loads without Flask.
     from flask import Flask
 
+    from intake import private
+
+    private.owner_only_umask()  # whatever the umask: files under instance/ are 0600, folders 0700
     app = Flask(
         __name__,
         # The instance folder: INTAKE_INSTANCE_PATH, or ./instance where the
@@ -31,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _finish_config(app)
     from intake import logs
     logs.init_app(app)  # first: request ids on every hook's lines; no PHI in logs
+    private.warn_if_exposed(app.instance_path)  # tighten and say so: patient files inside
 
     from intake import database
     from intake.blueprints.kiosk.access import KioskSessionInterface, select_locale

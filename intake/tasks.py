@@ -19,8 +19,10 @@ def _make_huey() -> Huey:
     url = os.environ.get("INTAKE_HUEY_REDIS_URL")
     if url:
         return RedisHuey("intake", url=url)
-    instance = Path(os.environ.get("INTAKE_INSTANCE_PATH") or ROOT / "instance")
-    instance.mkdir(parents=True, exist_ok=True)
+    from intake import private
+
+    private.owner_only_umask()  # the queue's database too
+    instance = private.make_dir(os.environ.get("INTAKE_INSTANCE_PATH") or ROOT / "instance")
     return SqliteHuey("intake", filename=str(instance / "tasks.db"))
 
 

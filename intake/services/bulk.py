@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import current_app
 
-from intake import database
+from intake import database, private
 from intake.extensions import db
 from intake.models import ApiToken, BulkExport
 from intake.services import audit
@@ -143,7 +143,7 @@ def write_files(folder: Path, types: list[str], since: datetime | None,
     total = sum(_count(t, since) for t in types) or 1
     done = 0
     output = []
-    folder.mkdir(parents=True, exist_ok=True)
+    private.make_dir(folder)
     for resource_type in types:
         path = folder / f"{resource_type}.ndjson"
         cancelled = False

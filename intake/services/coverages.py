@@ -13,6 +13,7 @@ from typing import IO, Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from intake import private
 from intake.extensions import db
 from intake.models import CardImage, Coverage, Patient, Payer
 from intake.models.coverage import PayerKind
@@ -192,7 +193,7 @@ def save_card(coverage: Coverage, side: str, stream: IO[bytes], *, upload_dir: s
         raise FieldErrors({"image": ["Choose a picture of the card."]})
     data = _reencode(raw)
     folder = Path(upload_dir) / "cards"
-    folder.mkdir(parents=True, exist_ok=True)
+    private.make_dir(folder)
     name = f"{uuid.uuid4().hex}.jpg"
     (folder / name).write_bytes(data)
     card = CardImage(coverage=coverage, side=side, stored_name=name, content_type="image/jpeg",

@@ -29,6 +29,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm.attributes import get_history
 
+from intake import private
 from intake.database import DriverStatement, on_commit
 from intake.extensions import db
 from intake.models import KioskDevice, KioskDraft, KioskSubmission, Patient, Payer, SignedConsent
@@ -390,7 +391,7 @@ def purge_expired(sweep: bool = True) -> int:
 
 def _kiosk_dir() -> Path:
     folder = Path(current_app.config["INTAKE_UPLOAD_DIR"]) / "kiosk"
-    folder.mkdir(parents=True, exist_ok=True)
+    private.make_dir(folder)
     return folder
 
 
