@@ -32,7 +32,12 @@ class Defaults:
     INTAKE_FORCE_HTTPS = False
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
-    INTAKE_LOGIN_LIMIT = "10 per minute;50 per hour"
+    INTAKE_LOGIN_LIMIT = "10 per minute;50 per hour"  # per address
+    # Failed sign-ins per account (from any address) and wrong current
+    # passwords on the password page per user.
+    INTAKE_LOGIN_ACCOUNT_LIMIT = "5 per minute;20 per hour"
+    INTAKE_PASSWORD_CHANGE_LIMIT = "5 per 15 minutes"
+    INTAKE_PASSWORD_MIN_SCORE = 3  # zxcvbn's 0-4 (intake/services/passwords.py)
     # Enrollment codes carry about 50 bits and live 15 minutes; guessing is
     # hopeless, and this keeps anyone from trying at speed.
     INTAKE_KIOSK_ENROLL_LIMIT = "10 per minute;30 per hour"

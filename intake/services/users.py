@@ -15,7 +15,7 @@ from intake.extensions import db
 from intake.models import StaffSession, User
 from intake.models.user import Role
 from intake.services import FieldErrors
-from intake.services import audit
+from intake.services import audit, passwords
 
 
 
@@ -33,7 +33,7 @@ def _hasher() -> tuple[PasswordHasher, str]:
     return _hasher_for(config.get("INTAKE_ARGON2_TIME_COST", 3),
                        config.get("INTAKE_ARGON2_MEMORY_KIB", 65536))
 
-MIN_PASSWORD = 12
+MIN_PASSWORD = passwords.MIN_LENGTH
 
 
 def create_user(username: str, password: str, role: str) -> User:
@@ -41,8 +41,9 @@ def create_user(username: str, password: str, role: str) -> User:
     errors: dict[str, list[str]] = {}
     if role not in set(Role):
         errors["role"] = [f"Role must be one of {', '.join(Role)}."]
-    if len(password) < MIN_PASSWORD:
-        errors["password"] = [f"Use at least {MIN_PASSWORD} characters."]
+    weak = passwords.problems(password, user_inputs=[username, "intake"])
+    if weak:
+        errors["password"] = weak
     if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
         errors["username"] = ["Use letters, digits, dots, dashes or underscores."]
     elif db.session.execute(db.select(User.id).filter_by(username=username)).first():
@@ -125,9 +126,8 @@ def end_session(user: User) -> None:
     audit.record("auth.logout", object_type="user", object_id=user.id)
 
 
-def set_password(user: User, password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise FieldErrors({"password": [f"Use at least {MIN_PASSWORD} characters."]})
+def set_password(user: User, password: str, field: str = "password") -> None:
+    passwords.require_strong(password, field=field, user_inputs=[user.username, "intake"])
     user.password_hash = _hasher()[0].hash(password)
     _end_sessions(user, keep=user.current_session_token)  # other sign-ins end
     audit.record("user.password", object_type="user", object_id=user.id)
@@ -141,7 +141,7 @@ def change_password(user: User, current: str, new: str) -> None:
         raise FieldErrors({"current": ["That is not your current password."]}) from None
     if new == current:
         raise FieldErrors({"new": ["Choose a password different from the current one."]})
-    set_password(user, new)
+    set_password(user, new, field="new")
 
 
 def set_active(user: User, active: bool) -> None:
