@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import secrets
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from functools import cache
 
@@ -80,10 +82,31 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
-def start_session(user: User, remote_addr: str | None = None) -> StaffSession:
-    """A new server-side session per sign-in."""
-    user.last_login_at = datetime.now(timezone.utc)
-    staff_session = StaffSession(user_id=user.id, remote_addr=remote_addr)
+def user_agent_hash(user_agent: str | None) -> str:
+    return hashlib.sha256((user_agent or "").encode("utf-8", "replace")).hexdigest()
+
+
+def coarse_address(addr: str | None) -> str | None:
+    """The network a session is bound to: IPv4 /24, IPv6 /48 (a phone moving
+    between addresses of one office network keeps its session)."""
+    try:
+        ip = ipaddress.ip_address(addr or "")
+    except ValueError:
+        return addr
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def start_session(user: User, remote_addr: str | None = None,
+                  user_agent: str | None = None) -> StaffSession:
+    """A new server-side session per sign-in, bound to the browser (User-Agent)
+    and the coarse network it started from."""
+    now = datetime.now(timezone.utc)
+    user.last_login_at = now
+    staff_session = StaffSession(user_id=user.id, remote_addr=remote_addr,
+                                 user_agent_hash=user_agent_hash(user_agent), last_active_at=now)
     db.session.add(staff_session)
     db.session.flush()
     user.current_session_token = staff_session.token
@@ -92,9 +115,23 @@ def start_session(user: User, remote_addr: str | None = None) -> StaffSession:
     return staff_session
 
 
-def load_session_user(token: str, max_age_seconds: float) -> User | None:
+# Writing last_active_at on every page would be a write per request; this
+# close is close enough for a timeout counted in minutes.
+_ACTIVITY_GRANULARITY = timedelta(seconds=15)
+MISMATCH, IDLE = "mismatch", "idle"
+
+
+def load_session_user(token: str, max_age_seconds: float, *, idle_seconds: float | None = None,
+                      user_agent: str | None = None, remote_addr: str | None = None,
+                      activity: bool = True, ended: list[str] | None = None) -> User | None:
     """The user of a live session, or None once it was ended or is older than
-    the absolute limit (checked here, on the server, not only in the cookie)."""
+    the absolute limit (checked here, on the server, not only in the cookie).
+
+    A session used from another browser or network than it started in is a
+    copied cookie: it is ended (for its owner too) and audited. One idle for
+    longer than `idle_seconds` is ended. Only `activity` requests (not
+    background refreshes and live checks) count as use. Why a session was
+    ended goes into `ended` (MISMATCH or IDLE), for the sign-in page."""
     row = db.session.execute(
         db.select(StaffSession, User).join(User, User.id == StaffSession.user_id)
         .where(StaffSession.token == token, StaffSession.ended_at.is_(None))
@@ -102,9 +139,28 @@ def load_session_user(token: str, max_age_seconds: float) -> User | None:
     if row is None:
         return None
     staff_session, user = row
-    age = (datetime.now(timezone.utc) - staff_session.created_at).total_seconds()
+    now = datetime.now(timezone.utc)
+    age = (now - staff_session.created_at).total_seconds()
     if not user.active or age > max_age_seconds:
         return None
+    reason = None
+    if staff_session.user_agent_hash is not None and (
+            staff_session.user_agent_hash != user_agent_hash(user_agent)
+            or coarse_address(staff_session.remote_addr) != coarse_address(remote_addr)):
+        reason = MISMATCH
+    elif (idle_seconds is not None and staff_session.last_active_at is not None
+          and (now - staff_session.last_active_at).total_seconds() > idle_seconds):
+        reason = IDLE
+    if reason is not None:
+        staff_session.ended_at = now
+        audit.record("auth.session_ended", object_type="user", object_id=user.id,
+                     user_id=user.id, actor=user.username, detail=f"reason={reason}")
+        if ended is not None:
+            ended.append(reason)
+        return None
+    if activity and (staff_session.last_active_at is None
+                     or now - staff_session.last_active_at > _ACTIVITY_GRANULARITY):
+        staff_session.last_active_at = now
     user.current_session_token = token
     return user
 

@@ -79,7 +79,7 @@ def login() -> Any:
             # 200, not 4xx: the failed-login audit row must be committed.
             return render_template("auth/login.html", form=form)
         session.clear()  # a fresh session at login, nothing carried over
-        users.start_session(user, request.remote_addr)
+        users.start_session(user, request.remote_addr, request.headers.get("User-Agent"))
         login_user(user)
         session.permanent = True
         return redirect(_safe_next(request.args.get("next")) or url_for("auth.index"))

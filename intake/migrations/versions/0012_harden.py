@@ -9,8 +9,11 @@ Rows already there are chained again, in seq order, with the audit key
 created owner-only if none). The plain SHA-256 anchors written before no
 longer describe the chain and are unsigned: the anchor file is moved aside
 (`.before-0012_harden`); the worker writes signed anchors from now on.
-No schema change; the append-only triggers are dropped for the rewrite and
-created again.
+The append-only triggers are dropped for the rewrite and created again.
+
+staff_sessions gets what a sign-in is bound to and its last activity
+(user_agent_hash, last_active_at): a copied cookie used from another browser
+or network ends the session; background refreshes do not count as activity.
 """
 import hashlib
 import json
@@ -103,6 +106,11 @@ def _move_anchors_aside():
 def upgrade():
     from intake import keys
 
+    with op.batch_alter_table('staff_sessions', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('user_agent_hash', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('last_active_at', sa.DateTime(timezone=True),
+                                      nullable=True))
+
     def keyed(data):
         return keys.sign("audit", "audit-row", data)
 
@@ -111,6 +119,9 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('staff_sessions', schema=None) as batch_op:
+        batch_op.drop_column('last_active_at')
+        batch_op.drop_column('user_agent_hash')
     def plain(data):
         return hashlib.sha256(data).hexdigest()
 
