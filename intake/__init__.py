@@ -35,6 +35,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from intake import logs
     logs.init_app(app)  # first: request ids on every hook's lines; no PHI in logs
     private.warn_if_exposed(app.instance_path)  # tighten and say so: patient files inside
+    from intake import inputs
+    inputs.init_body_limits(app)  # per-route body caps, before CSRF reads any form
 
     from intake import database
     from intake.blueprints.kiosk.access import KioskSessionInterface, select_locale

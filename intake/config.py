@@ -25,6 +25,10 @@ class Defaults:
     BOOTSTRAP_SERVE_LOCAL = True
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
     INTAKE_CARD_MAX_BYTES = 8 * 1024 * 1024
+    # Pictures: refused before decoding past this many pixels each, and past
+    # this many in one request together (intake/images.py).
+    INTAKE_IMAGE_MAX_PIXELS = 50_000_000
+    INTAKE_IMAGE_PIXELS_PER_REQUEST = 64_000_000
     INTAKE_DEFAULT_REGION = "US"
     INTAKE_DUPLICATE_THRESHOLD = 60
     INTAKE_SEARCH_LIMIT = 50

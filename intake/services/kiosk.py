@@ -25,11 +25,10 @@ from typing import IO, Any, NamedTuple
 from flask import current_app, has_request_context
 from flask_babel import force_locale, lazy_gettext as _l
 from flask_login import current_user
-from PIL import Image, UnidentifiedImageError
 from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm.attributes import get_history
 
-from intake import private
+from intake import images, private
 from intake.database import DriverStatement, on_commit
 from intake.extensions import db
 from intake.models import KioskDevice, KioskDraft, KioskSubmission, Patient, Payer, SignedConsent
@@ -439,9 +438,10 @@ def save_draft_card(draft: KioskDraft, slot: str, stream: IO[bytes]) -> None:
     if len(raw) > max_bytes:
         raise FieldErrors({slot: ["too_large"]})
     try:
-        picture = coverages._reencode(raw)  # noqa: SLF001 - the one card re-encoder
-    except FieldErrors as exc:
-        raise FieldErrors({slot: ["unreadable"]}) from exc
+        picture = images.reencode_jpeg(raw, formats=coverages.CARD_FORMATS,
+                                       max_side=coverages.CARD_MAX_SIDE)
+    except images.ImageRefused as exc:
+        raise FieldErrors({slot: [exc.code]}) from None
     name = f"{uuid.uuid4().hex}.jpg"
     (_kiosk_dir() / name).write_bytes(picture)
     data = _copy(draft)
@@ -472,14 +472,12 @@ def parse_signature(data_url: str) -> bytes | None:
         raise ValueError("not a PNG data URL")
     try:
         raw = base64.b64decode(data_url[len(prefix):], validate=True)
-        with Image.open(io.BytesIO(raw)) as img:
-            if img.format != "PNG":
-                raise ValueError("not a PNG")
+        with images.open_checked(raw, {"PNG"}) as img:
             width, height = img.size
             if width > SIGNATURE_MAX_SIDE or height > SIGNATURE_MAX_SIDE:
                 raise ValueError("too large")
-            img = img.convert("RGBA")
-    except (binascii.Error, UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+            img = images.pixels_only(img.convert("RGBA"))  # no text chunks, no profile
+    except (binascii.Error, images.ImageRefused, OSError) as exc:
         raise ValueError("unreadable signature") from exc
     if img.getchannel("A").getbbox() is None:
         return None  # nothing drawn

@@ -26,6 +26,7 @@ from intake.extensions import db, limiter, login_manager
 from intake.forms import attach_errors
 from intake.forms.kiosk import (CONSENT_KINDS, FORM_STEPS, STEP_FORMS, STEPS, EnrollForm,
                                 KioskButtonForm, KioskForm, date_pattern)
+from intake.inputs import body_limit, cards
 from intake.security import public
 from intake.services import FieldErrors, kiosk
 
@@ -54,9 +55,6 @@ def kiosk_context() -> Any:
             session.get("draft") and checked_device() is not None:
         _wipe("idle")
     session["seen"] = now
-    if request.endpoint == "kiosk.step" and request.method == "POST":
-        # Up to four card photos in one post.
-        request.max_content_length = 4 * current_app.config["INTAKE_CARD_MAX_BYTES"] + 2**20
     return None
 
 
@@ -269,6 +267,7 @@ def _save_pictures(step: str, draft: Any) -> dict[str, str]:
 
 @bp.route("/step/<step>", methods=["GET", "POST"])
 @kiosk_device_required
+@body_limit(cards(4))  # up to four card photos in one post
 def step(step: str) -> Any:
     if step not in FORM_STEPS:
         abort(404)
