@@ -90,6 +90,9 @@ def _finish_config(app: Flask) -> None:
         options.setdefault("pool_pre_ping", True)
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     app.config.setdefault("INTAKE_UPLOAD_DIR", str(Path(app.instance_path) / "uploads"))
+    from intake import urls
+
+    urls.configure(app)  # TRUSTED_HOSTS: a forged Host header is a 400
     if not app.config.get("SECRET_KEY"):
         key_file = Path(app.instance_path) / "secret_key"
         if key_file.exists():

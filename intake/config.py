@@ -34,6 +34,12 @@ class Defaults:
     INTAKE_SEARCH_LIMIT = 50
     # Redirect to https and send HSTS: set behind TLS (with SESSION_COOKIE_SECURE).
     INTAKE_FORCE_HTTPS = False
+    # The address staff and the billing system use, e.g. https://intake.example.org:
+    # absolute URLs in responses are built from it, and its host is trusted.
+    INTAKE_BASE_URL: str | None = None
+    # Host headers accepted (Flask's TRUSTED_HOSTS); default: the base URL's
+    # host and this machine's loopback names. Others get 400.
+    INTAKE_TRUSTED_HOSTS: list[str] | str | None = None
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     INTAKE_LOGIN_LIMIT = "10 per minute;50 per hour"  # per address

@@ -10,12 +10,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from flask import Response, abort, current_app, g, request, send_file, url_for
+from flask import Response, abort, current_app, g, request, send_file
 
 from intake.fhir import FhirSettings, dumps
 from intake.fhir.api import capability_statement, operation_outcome, resource_for
 from intake.blueprints.fhir_api import bp
 from intake.security import public
+from intake.urls import absolute, external_url
 from intake.services import bulk, fhir_api, tokens
 from intake.services.fhir_api import (CONTINUATION, Page, SavedSearchExpired, SavedSearchUnknown,
                                      SearchError)
@@ -59,7 +60,7 @@ def _settings() -> Any:
 @bp.route("/metadata")
 @public
 def metadata() -> Response:
-    base = url_for("fhir.metadata", _external=True).removesuffix("/metadata")
+    base = external_url("fhir.metadata").removesuffix("/metadata")
     return fhir_response(capability_statement(
         base, fhir_api.SEARCH, fhir_api.SORT, bulk.SYSTEM_TYPES, bulk.PATIENT_TYPES))
 
@@ -115,7 +116,7 @@ def _searchset(resource_type: str, page: Page, params: dict[str, list[str]]) -> 
     """The searchset Bundle. A GET search's links repeat its own query; a
     POST search's name its saved terms by id, so no search term is put back
     into a URL."""
-    base = url_for("fhir.search", resource_type=resource_type, _external=True)
+    base = external_url("fhir.search", resource_type=resource_type)
     settings = _settings()
     entries = []
     for row in page.rows:
@@ -133,7 +134,7 @@ def _searchset(resource_type: str, page: Page, params: dict[str, list[str]]) -> 
         if more:
             links.append({"relation": "next", "url": link(page.offset + page.count)})
     else:
-        links = [{"relation": "self", "url": request.url}]
+        links = [{"relation": "self", "url": absolute(request.full_path.rstrip("?"))}]
         if more:
             next_params = {k: v for k, v in params.items() if k != "_offset"}
             next_params["_offset"] = [str(page.offset + page.count)]
@@ -170,10 +171,10 @@ def _kickoff(level: str) -> Response:
     types = [t for v in request.args.getlist("_type") for t in v.split(",") if t] or None
     try:
         job = bulk.start(level, types, since, request.args.get("_outputFormat"), g.api_token,
-                         request.url)
+                         absolute(request.full_path.rstrip("?")))
     except SearchError as exc:
         return outcome(400, "not-supported", str(exc))
-    status_url = url_for("fhir.export_status", job_id=job.id, _external=True)
+    status_url = external_url("fhir.export_status", job_id=job.id)
     return Response(status=202, headers={"Content-Location": status_url})
 
 
@@ -215,8 +216,8 @@ def export_status(job_id: str) -> Response:
         "request": job.request_url,
         "requiresAccessToken": True,
         "output": [{"type": o["type"], "count": o["count"],
-                    "url": url_for("fhir.export_file", job_id=job.id, filename=o["file"],
-                                   _external=True)} for o in job.output],
+                    "url": external_url("fhir.export_file", job_id=job.id,
+                                        filename=o["file"])} for o in job.output],
         "error": [],
     }
     return Response(orjson.dumps(manifest), status=200, mimetype="application/json",
