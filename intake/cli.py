@@ -154,18 +154,30 @@ def tokens_group() -> None:
 
 @tokens_group.command("create")
 @click.argument("name")
+@click.option("--types", default="*", show_default=True,
+              help="Resource types it may read, comma-separated (Patient,Coverage), or *.")
+@click.option("--bulk/--no-bulk", default=True, show_default=True,
+              help="Whether it may start bulk exports ($export).")
+@click.option("--days", type=click.IntRange(1, 3650), default=None,
+              help="Days until it expires (default INTAKE_TOKEN_DAYS, 365).")
 @with_appcontext
-def tokens_create(name: str) -> None:
-    """Create a token for NAME (a system); it is printed once."""
+def tokens_create(name: str, types: str, bulk: bool, days: int | None) -> None:
+    """Create a token for NAME (a system); it is printed once, with what it
+    may do and when it expires."""
     from intake.services import tokens
 
     g.audit_actor = "cli:tokens"
+    wanted = None if types.strip() == "*" else [t.strip() for t in types.split(",") if t.strip()]
     try:
-        token, plain = tokens.create_token(name)
+        token, plain = tokens.create_token(name, types=wanted, bulk=bulk, days=days)
     except FieldErrors as exc:
         _fail(exc)
     db.session.commit()
-    click.echo(f"Token {token.id} for {token.name} (read-only). Shown once:")
+    reads = "every resource type" if token.resource_types is None else \
+        ", ".join(sorted(token.resource_types))
+    click.echo(f"Token {token.id} for {token.name} (read-only): reads {reads}; bulk exports "
+               f"{'allowed' if token.bulk else 'not allowed'}; expires "
+               f"{token.expires_at:%Y-%m-%d %H:%M} UTC. Shown once:")
     click.echo(plain)
 
 
@@ -176,9 +188,11 @@ def tokens_list() -> None:
     from intake.services import tokens
 
     for t in tokens.list_tokens():
-        state = "revoked" if t.revoked_at else "active"
+        state = "revoked" if t.revoked_at else ("expired" if tokens.is_expired(t) else "active")
         used = t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "never"
-        click.echo(f"{t.id}\t{t.prefix}…\t{t.name}\t{state}\tlast used {used}")
+        expires = t.expires_at.isoformat(timespec="seconds") if t.expires_at else "never"
+        click.echo(f"{t.id}\t{t.prefix}…\t{t.name}\t{state}\tlast used {used}\t"
+                   f"expires {expires}\t{t.scope}")
 
 
 @tokens_group.command("revoke")

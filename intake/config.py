@@ -55,6 +55,7 @@ class Defaults:
     INTAKE_BOARD_REFRESH_SECONDS = 30
     # How long a FHIR POST search's paging links work (its terms are kept that long).
     INTAKE_FHIR_SEARCH_TTL_MINUTES = 60
+    INTAKE_TOKEN_DAYS = 365  # API tokens expire this long after creation unless told
     # Where `intake audit anchor` and the worker write the audit chain's head
     # (default instance/audit-anchors.jsonl). In production: a file the
     # database's users cannot rewrite (another host, append-only storage).

@@ -46,6 +46,13 @@ def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
         if token is None:
             return outcome(401, "login", "A valid bearer token is required.",
                            **{"WWW-Authenticate": 'Bearer realm="intake"'})
+        if tokens.is_expired(token):
+            return outcome(401, "expired", f"This token expired on "
+                           f"{token.expires_at:%Y-%m-%d}; ask the admin for a new one.",
+                           **{"WWW-Authenticate": 'Bearer realm="intake", error="invalid_token"'})
+        resource_type = kwargs.get("resource_type")
+        if resource_type is not None and not token.allows(resource_type):
+            return outcome(403, "forbidden", f"This token may not read {resource_type}.")
         g.api_token = token
         return view(*args, **kwargs)
 
@@ -169,6 +176,17 @@ def _kickoff(level: str) -> Response:
         if since.tzinfo is None:
             since = since.replace(tzinfo=timezone.utc)
     types = [t for v in request.args.getlist("_type") for t in v.split(",") if t] or None
+    token = g.api_token
+    if not token.bulk:
+        return outcome(403, "forbidden", "This token may not start bulk exports.")
+    allowed = token.resource_types
+    if allowed is not None:
+        if level == "patient" and "Patient" not in allowed:
+            return outcome(403, "forbidden", "This token may not read Patient.")
+        refused = sorted(set(types or ()) - allowed)
+        if refused:
+            return outcome(403, "forbidden", f"This token may not read {', '.join(refused)}.")
+        types = types or sorted(allowed)
     try:
         job = bulk.start(level, types, since, request.args.get("_outputFormat"), g.api_token,
                          absolute(request.full_path.rstrip("?")))

@@ -11,6 +11,9 @@ longer describe the chain and are unsigned: the anchor file is moved aside
 (`.before-0012_harden`); the worker writes signed anchors from now on.
 The append-only triggers are dropped for the rewrite and created again.
 
+api_tokens get scopes that fit (400 characters) and an expiry; tokens made
+before keep reading everything and starting bulk exports, without expiry.
+
 staff_sessions gets what a sign-in is bound to and its last activity
 (user_agent_hash, last_active_at): a copied cookie used from another browser
 or network ends the session; background refreshes do not count as activity.
@@ -110,6 +113,12 @@ def upgrade():
         batch_op.add_column(sa.Column('user_agent_hash', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('last_active_at', sa.DateTime(timezone=True),
                                       nullable=True))
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.alter_column('scope', existing_type=sa.String(length=40),
+                              type_=sa.String(length=400))
+        batch_op.add_column(sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True))
+    # Tokens made before scopes could start bulk exports: they keep that.
+    op.execute("UPDATE api_tokens SET scope = 'system/*.read bulk' WHERE scope = 'system/*.read'")
 
     def keyed(data):
         return keys.sign("audit", "audit-row", data)
@@ -119,6 +128,11 @@ def upgrade():
 
 
 def downgrade():
+    op.execute("UPDATE api_tokens SET scope = 'system/*.read'")
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.drop_column('expires_at')
+        batch_op.alter_column('scope', existing_type=sa.String(length=400),
+                              type_=sa.String(length=40))
     with op.batch_alter_table('staff_sessions', schema=None) as batch_op:
         batch_op.drop_column('last_active_at')
         batch_op.drop_column('user_agent_hash')
