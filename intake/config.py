@@ -56,6 +56,14 @@ class Defaults:
     # How long a FHIR POST search's paging links work (its terms are kept that long).
     INTAKE_FHIR_SEARCH_TTL_MINUTES = 60
     INTAKE_TOKEN_DAYS = 365  # API tokens expire this long after creation unless told
+    # Per credential, wherever it connects from (intake/limits.py): every FHIR
+    # request per token, bulk-export kick-offs per token, kiosk submissions per
+    # device (a patient takes minutes to fill the form in).
+    INTAKE_API_LIMIT = "600 per minute"
+    INTAKE_EXPORT_LIMIT = "2 per minute;10 per hour"
+    INTAKE_KIOSK_SUBMIT_LIMIT = "2 per minute;20 per hour"
+    # The admin's kiosk page flags a device with more submissions than this in an hour.
+    INTAKE_KIOSK_FLOOD_PER_HOUR = 10
     # Where `intake audit anchor` and the worker write the audit chain's head
     # (default instance/audit-anchors.jsonl). In production: a file the
     # database's users cannot rewrite (another host, append-only storage).

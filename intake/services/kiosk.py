@@ -165,6 +165,17 @@ def list_devices() -> list[KioskDevice]:
     ).scalars())
 
 
+def submissions_last_hour() -> dict[int, int]:
+    """Submissions per device in the last hour: what the admin's kiosk page
+    shows, so a device that floods (a copied cookie) stands out to revoke."""
+    since = _now() - timedelta(hours=1)
+    rows = db.session.execute(
+        db.select(KioskSubmission.device_id, db.func.count())
+        .where(KioskSubmission.submitted_at >= since, KioskSubmission.device_id.is_not(None))
+        .group_by(KioskSubmission.device_id)).all()
+    return {device_id: count for device_id, count in rows}
+
+
 def get_device(device_id: int) -> KioskDevice:
     device = db.session.get(KioskDevice, device_id)
     if device is None:

@@ -15,6 +15,7 @@ from flask import Response, abort, current_app, g, request, send_file
 from intake.fhir import FhirSettings, dumps
 from intake.fhir.api import capability_statement, operation_outcome, resource_for
 from intake.blueprints.fhir_api import bp
+from intake.limits import per_token
 from intake.security import public
 from intake.urls import absolute, external_url
 from intake.services import bulk, fhir_api, tokens
@@ -57,7 +58,7 @@ def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
         return view(*args, **kwargs)
 
     wrapped.allowed_roles = frozenset({API})  # type: ignore[attr-defined]
-    return wrapped
+    return per_token("INTAKE_API_LIMIT")(wrapped)
 
 
 def _settings() -> Any:
@@ -198,12 +199,14 @@ def _kickoff(level: str) -> Response:
 
 @bp.route("/$export")
 @token_required
+@per_token("INTAKE_EXPORT_LIMIT", shared="bulk-export")
 def system_export() -> Response:
     return _kickoff("system")
 
 
 @bp.route("/Patient/$export")
 @token_required
+@per_token("INTAKE_EXPORT_LIMIT", shared="bulk-export")
 def patient_export() -> Response:
     return _kickoff("patient")
 
@@ -267,6 +270,11 @@ def export_file(job_id: str, filename: str) -> Response:
 @bp.errorhandler(404)
 def not_found(error: Any) -> Response:
     return outcome(404, "not-found", "Not found.")
+
+
+@bp.errorhandler(429)
+def too_many(error: Any) -> Response:
+    return outcome(429, "throttled", "Too many requests with this token: wait and try again.")
 
 
 @bp.errorhandler(405)

@@ -27,6 +27,7 @@ from intake.forms import attach_errors
 from intake.forms.kiosk import (CONSENT_KINDS, FORM_STEPS, STEP_FORMS, STEPS, EnrollForm,
                                 KioskButtonForm, KioskForm, date_pattern)
 from intake.inputs import body_limit, cards
+from intake.limits import per_device
 from intake.security import public
 from intake.services import FieldErrors, kiosk
 
@@ -81,6 +82,7 @@ def expired_form(error: CSRFError) -> Any:
 @bp.errorhandler(400)
 @bp.errorhandler(404)
 @bp.errorhandler(413)
+@bp.errorhandler(429)
 def kiosk_error(error: Any) -> Any:
     return render_template("kiosk/error.html", code=error.code), error.code
 
@@ -381,6 +383,7 @@ def review() -> Any:
 
 @bp.route("/submit", methods=["POST"])
 @kiosk_device_required
+@per_device("INTAKE_KIOSK_SUBMIT_LIMIT")  # a copied device cookie cannot flood the queue
 @reads_first
 @checks_device
 def submit() -> Any:
