@@ -1,4 +1,5 @@
-# The two commands: `make run` (set up and serve on SQLite) and `make test`.
+# The two commands: `make run` (set up and serve on SQLite, production server)
+# and `make test`; `make dev` serves with the reloader.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -6,7 +7,7 @@ PORT ?= 5000
 HOST ?= 127.0.0.1
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run init test test-fast test-sqlite test-postgres lint browser-deps fhir-validator bench clean
+.PHONY: run dev init test test-fast test-sqlite test-postgres lint browser-deps fhir-validator bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +23,18 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 init: $(VENV)/.app-installed
 	$(BIN)/intake init
 
-# The worker (bulk exports) runs beside the web server and stops with it.
+# The production server (gunicorn with gunicorn.conf.py: several workers, no
+# version banner, query strings redacted from its logs) and the worker (bulk
+# exports, audit anchors), which stops with it.
 run: init
 	$(BIN)/intake worker & worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
-	$(BIN)/intake run --host $(HOST) --port $(PORT)
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py
+
+# Development: Werkzeug's server with the reloader (no debugger: it runs code
+# for anyone who reaches it), and the worker.
+dev: init
+	$(BIN)/intake worker & worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
+	$(BIN)/intake run --reload --host $(HOST) --port $(PORT)
 
 browser-deps:
 	@tools/ensure-chromium

@@ -24,6 +24,22 @@ limit_request_fields = 100
 accesslog = "-"
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
+# Files the server process creates are owner-only (intake/private.py does the rest).
+umask = 0o077
+# Query strings redacted whole from every access and error line (intake/logs.py).
+logger_class = "intake.logs.GunicornLogger"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 # Proxy headers only from a proxy on this machine.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def on_exit(server):
+    """The server stops: anchor the audit chain (intake/services/audit.py)."""
+    from intake.services.audit import anchor_at_shutdown
+
+    try:
+        app = server.app.wsgi()
+    except Exception:  # noqa: BLE001 - the app never loaded: nothing to anchor
+        return
+    if hasattr(app, "app_context"):
+        anchor_at_shutdown(app)

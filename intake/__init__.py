@@ -14,6 +14,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Imported here so `intake.codes` (no Flask) loads without Flask.
     from flask import Flask
 
+    from intake import private
+
+    private.owner_only_umask()  # whatever the umask: files under instance/ are 0600, folders 0700
     app = Flask(
         __name__,
         # The instance folder: INTAKE_INSTANCE_PATH, or ./instance where the
@@ -31,6 +34,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _finish_config(app)
     from intake import logs
     logs.init_app(app)  # first: request ids on every hook's lines; no PHI in logs
+    private.warn_if_exposed(app.instance_path)  # tighten and say so: patient files inside
+    from intake import inputs
+    inputs.init_body_limits(app)  # per-route body caps, before CSRF reads any form
 
     from intake import database
     from intake.sessions import KioskSessionInterface, select_locale
@@ -84,6 +90,9 @@ def _finish_config(app: Flask) -> None:
         options.setdefault("pool_pre_ping", True)
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     app.config.setdefault("INTAKE_UPLOAD_DIR", str(Path(app.instance_path) / "uploads"))
+    from intake import urls
+
+    urls.configure(app)  # TRUSTED_HOSTS: a forged Host header is a 400
     if not app.config.get("SECRET_KEY"):
         key_file = Path(app.instance_path) / "secret_key"
         if key_file.exists():

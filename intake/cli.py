@@ -46,12 +46,11 @@ def _fail(exc: FieldErrors) -> None:
 
 def ensure_secret_key(instance_path: str) -> str:
     """Write a random secret key into the instance folder once (mode 0600)."""
+    from intake import private
+
     key_file = Path(instance_path) / "secret_key"
     if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(48))
+        private.write_new(key_file, secrets.token_urlsafe(48))
     return key_file.read_text().strip()
 
 
@@ -64,9 +63,13 @@ def init_command() -> None:
     from intake.services import payers, users
 
     app = current_app
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    from intake import keys, private
+
+    private.make_dir(app.instance_path)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = ensure_secret_key(app.instance_path)
+    for name in ("audit", "backup"):  # outside the database: keep copies off the machine
+        keys.load(name)
     upgrade()
     audit.act_as("cli:init")
     added = payers.seed_payers()
@@ -155,18 +158,30 @@ def tokens_group() -> None:
 
 @tokens_group.command("create")
 @click.argument("name")
+@click.option("--types", default="*", show_default=True,
+              help="Resource types it may read, comma-separated (Patient,Coverage), or *.")
+@click.option("--bulk/--no-bulk", default=True, show_default=True,
+              help="Whether it may start bulk exports ($export).")
+@click.option("--days", type=click.IntRange(1, 3650), default=None,
+              help="Days until it expires (default INTAKE_TOKEN_DAYS, 365).")
 @with_appcontext
-def tokens_create(name: str) -> None:
-    """Create a token for NAME (a system); it is printed once."""
+def tokens_create(name: str, types: str, bulk: bool, days: int | None) -> None:
+    """Create a token for NAME (a system); it is printed once, with what it
+    may do and when it expires."""
     from intake.services import tokens
 
     audit.act_as("cli:tokens")
+    wanted = None if types.strip() == "*" else [t.strip() for t in types.split(",") if t.strip()]
     try:
-        token, plain = tokens.create_token(name)
+        token, plain = tokens.create_token(name, types=wanted, bulk=bulk, days=days)
     except FieldErrors as exc:
         _fail(exc)
     db.session.commit()
-    click.echo(f"Token {token.id} for {token.name} (read-only). Shown once:")
+    reads = "every resource type" if token.resource_types is None else \
+        ", ".join(sorted(token.resource_types))
+    click.echo(f"Token {token.id} for {token.name} (read-only): reads {reads}; bulk exports "
+               f"{'allowed' if token.bulk else 'not allowed'}; expires "
+               f"{token.expires_at:%Y-%m-%d %H:%M} UTC. Shown once:")
     click.echo(plain)
 
 
@@ -177,9 +192,11 @@ def tokens_list() -> None:
     from intake.services import tokens
 
     for t in tokens.list_tokens():
-        state = "revoked" if t.revoked_at else "active"
+        state = "revoked" if t.revoked_at else ("expired" if tokens.is_expired(t) else "active")
         used = t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "never"
-        click.echo(f"{t.id}\t{t.prefix}…\t{t.name}\t{state}\tlast used {used}")
+        expires = t.expires_at.isoformat(timespec="seconds") if t.expires_at else "never"
+        click.echo(f"{t.id}\t{t.prefix}…\t{t.name}\t{state}\tlast used {used}\t"
+                   f"expires {expires}\t{t.scope}")
 
 
 @tokens_group.command("revoke")
@@ -207,7 +224,13 @@ def worker_command(threads: int) -> None:
 
     from intake.tasks import huey  # create_app has pointed it at this app
 
-    Consumer(huey, workers=threads, worker_type="thread", periodic=True).run()
+    from intake.services import audit
+
+    app = current_app._get_current_object()
+    try:
+        Consumer(huey, workers=threads, worker_type="thread", periodic=True).run()
+    finally:
+        audit.anchor_at_shutdown(app)  # the unanchored tail as short as can be
 
 
 cli.add_command(codes_cli, "codes")
@@ -264,8 +287,11 @@ def _anchor_summary(report: ChainReport) -> str:
     if report.anchored_seq is None:
         return f"No anchors in force in {report.anchor_file}."
     restores = f"; {report.restores} restore(s) recorded" if report.restores else ""
+    tail = (f"\n{report.unanchored_rows} row(s) after the newest anchor are not anchored yet: "
+            f"deleting them would go unnoticed until the next anchor (`intake audit anchor`)."
+            if report.unanchored_rows else "")
     return (f"Anchors: {report.anchors} in {report.anchor_file}, the newest at seq "
-            f"{report.anchored_seq} ({report.anchored_at}){restores}.")
+            f"{report.anchored_seq} ({report.anchored_at}){restores}.{tail}")
 
 
 @audit_group.command("anchor")

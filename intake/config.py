@@ -25,6 +25,10 @@ class Defaults:
     BOOTSTRAP_SERVE_LOCAL = True
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
     INTAKE_CARD_MAX_BYTES = 8 * 1024 * 1024
+    # Pictures: refused before decoding past this many pixels each, and past
+    # this many in one request together (intake/images.py).
+    INTAKE_IMAGE_MAX_PIXELS = 50_000_000
+    INTAKE_IMAGE_PIXELS_PER_REQUEST = 64_000_000
     INTAKE_DEFAULT_REGION = "US"
     INTAKE_DUPLICATE_THRESHOLD = 60  # a score from this up is shown as a likely duplicate
     # Password hashing: argon2-cffi's defaults (RFC 9106 low-memory profile); tests lower them.
@@ -43,9 +47,20 @@ class Defaults:
     INTAKE_SEARCH_LIMIT = 50
     # Redirect to https and send HSTS: set behind TLS (with SESSION_COOKIE_SECURE).
     INTAKE_FORCE_HTTPS = False
+    # The address staff and the billing system use, e.g. https://intake.example.org:
+    # absolute URLs in responses are built from it, and its host is trusted.
+    INTAKE_BASE_URL: str | None = None
+    # Host headers accepted (Flask's TRUSTED_HOSTS); default: the base URL's
+    # host and this machine's loopback names. Others get 400.
+    INTAKE_TRUSTED_HOSTS: list[str] | str | None = None
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
-    INTAKE_LOGIN_LIMIT = "10 per minute;50 per hour"
+    INTAKE_LOGIN_LIMIT = "10 per minute;50 per hour"  # per address
+    # Failed sign-ins per account (from any address) and wrong current
+    # passwords on the password page per user.
+    INTAKE_LOGIN_ACCOUNT_LIMIT = "5 per minute;20 per hour"
+    INTAKE_PASSWORD_CHANGE_LIMIT = "5 per 15 minutes"
+    INTAKE_PASSWORD_MIN_SCORE = 3  # zxcvbn's 0-4 (intake/services/passwords.py)
     # Enrollment codes carry about 50 bits and live 15 minutes; guessing is
     # hopeless, and this keeps anyone from trying at speed.
     INTAKE_KIOSK_ENROLL_LIMIT = "10 per minute;30 per hour"
@@ -60,11 +75,28 @@ class Defaults:
     INTAKE_SMTP_FROM: str | None = None
     # How long a FHIR POST search's paging links work (its terms are kept that long).
     INTAKE_FHIR_SEARCH_TTL_MINUTES = 60
+    INTAKE_TOKEN_DAYS = 365  # API tokens expire this long after creation unless told
+    # Per credential, wherever it connects from (intake/limits.py): every FHIR
+    # request per token, bulk-export kick-offs per token, kiosk submissions per
+    # device (a patient takes minutes to fill the form in).
+    INTAKE_API_LIMIT = "600 per minute"
+    INTAKE_EXPORT_LIMIT = "2 per minute;10 per hour"
+    INTAKE_KIOSK_SUBMIT_LIMIT = "2 per minute;20 per hour"
+    # The admin's kiosk page flags a device with more submissions than this in an hour.
+    INTAKE_KIOSK_FLOOD_PER_HOUR = 10
     # Where `intake audit anchor` and the worker write the audit chain's head
     # (default instance/audit-anchors.jsonl). In production: a file the
     # database's users cannot rewrite (another host, append-only storage).
     INTAKE_AUDIT_ANCHOR_FILE: str | None = None
-    INTAKE_AUDIT_ANCHOR_MINUTES = 10  # the worker anchors this often; 0: never
+    # The worker anchors this often (and when it stops); 0: never. Rows newer
+    # than the newest anchor could be deleted unnoticed: keep this short.
+    INTAKE_AUDIT_ANCHOR_MINUTES = 1
+    # The audit chain's and the backups' HMAC keys (intake/keys.py): the key as
+    # 64 hex digits, or a file holding it; default instance/<name>.key.
+    INTAKE_AUDIT_KEY: str | None = None
+    INTAKE_AUDIT_KEY_FILE: str | None = None
+    INTAKE_BACKUP_KEY: str | None = None
+    INTAKE_BACKUP_KEY_FILE: str | None = None
 
 
 def _coerce(value: str) -> Any:

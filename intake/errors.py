@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
 import traceback
 
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from intake.extensions import db
 from intake.services import NotFound
@@ -58,6 +58,13 @@ def init_app(app: Flask) -> None:
         # A service was asked for a record that does not exist (or that this
         # caller may not see): the same 404 as an unknown URL.
         return _render(404, MESSAGES[404])
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error: SecurityError) -> Any:
+        # A Host header not in TRUSTED_HOSTS (intake/urls.py): no page, whose
+        # links would need that host to be built.
+        return Response("400 Bad Request: this server does not answer for that host name.\n",
+                        400, mimetype="text/plain")
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:

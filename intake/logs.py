@@ -10,10 +10,19 @@ an exception is logged as its type and frames only). Library loggers are
 kept from leaking them too: SQLAlchemy's statement logging stays at WARNING
 and its parameters are hidden, and the query strings in werkzeug's and
 gunicorn's request lines are cut off.
+
+Query strings: `redact_query()` is the one rule, applied by the
+`RedactQueryStrings` filter on werkzeug's and gunicorn's loggers (gunicorn
+through `GunicornLogger`, named in gunicorn.conf.py) and on the JSON handler,
+so it covers every line whoever logs it: from the first `?` to the request
+line's version (the *last* " HTTP/" on the line, which the server itself
+appends) or, without one, to the end of the message. A quote, a space, an
+encoded newline or a fake " HTTP/1.1" inside the query cannot end it early.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -33,7 +42,12 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # An incoming id is kept only when it is short and plain: no spaces, quotes
 # or control characters to forge log lines with.
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{7,127}")
-_QUERY_STRING = re.compile(r"\?[^\s\"']+")
+# From a "?" to the last " HTTP/" after it (the server's own version), or to the end.
+_QUERY_STRING = re.compile(r"\?.+(?= HTTP/)|\?.+", re.DOTALL)
+# A server's complaint about a malformed request line quotes the line (or the
+# part after the path, spaces and all): withheld whole.
+_MALFORMED = re.compile(r"(Invalid request from ip=[^\s:]+: |Bad request (?:version|syntax) \(|"
+                        r"Bad HTTP/0\.9 request type \().*", re.DOTALL)
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message", "asctime", "taskName"}
 _QUIET = ("sqlalchemy.engine", "sqlalchemy.pool", "sqlalchemy.orm")
@@ -72,19 +86,52 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
 
 
+def redact_query(text: str) -> str:
+    """`text` with every query string replaced by `?[query]`, whole (see the
+    module's docstring): what any new log destination must pass lines through."""
+    text = _MALFORMED.sub(r"\1[withheld])", text)
+    return _QUERY_STRING.sub("?[query]", text) if "?" in text else text
+
+
 class RedactQueryStrings(logging.Filter):
-    """Cut query strings out of request lines (werkzeug's development server,
-    gunicorn's access log): FHIR searches carry names and dates there."""
+    """Cut query strings out of log lines (werkzeug's development server,
+    gunicorn's access and error logs, anything reaching the JSON handler):
+    FHIR searches carry names and dates there."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except (TypeError, ValueError):
-            return True
-        redacted = _QUERY_STRING.sub("?[query]", message)
+            message = f"{record.msg} {record.args}"
+        redacted = redact_query(message)
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
+
+
+@functools.cache
+def _gunicorn_logger_class() -> type:
+    from gunicorn.glogging import Logger
+
+    class GunicornLogger(Logger):
+        """gunicorn's logger with query strings redacted from its access and
+        error lines (`logger_class` in gunicorn.conf.py), in the master and
+        every worker, before the app is even imported."""
+
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)
+            for logger in (self.error_log, self.access_log):
+                if not _has_filter(logger, RedactQueryStrings):
+                    logger.addFilter(RedactQueryStrings())
+
+    return GunicornLogger
+
+
+def __getattr__(name: str) -> Any:
+    # `intake.logs.GunicornLogger` without importing gunicorn for the app and CLI.
+    if name == "GunicornLogger":
+        return _gunicorn_logger_class()
+    raise AttributeError(name)
 
 
 def _has_filter(logger: logging.Logger, kind: type) -> bool:
@@ -99,6 +146,7 @@ def configure_logging(level: str | int = "INFO", stream: Any = None) -> logging.
             return handler
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactQueryStrings())  # whatever logger the line comes from
     handler._intake_json = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort, request
+from flask import Flask, abort, flash, request
 from flask_login import current_user
 
 from intake.extensions import login_manager
@@ -48,6 +48,27 @@ def roles_required(*roles: str) -> Callable[[F], F]:
     return decorator
 
 
+BACKGROUND_HEADER = "X-Requested-With"
+AUTO_REFRESH_ARG = "auto"
+
+
+def is_background_request() -> bool:
+    """A request the browser made on its own (live checks, look-ups as you
+    type, the board's timed refresh): it must not count as activity, or the
+    idle timeout never comes. Scripts send `X-Requested-With: fetch`; a page
+    that reloads itself asks for `?auto=1` (static/js/board.js)."""
+    return (request.headers.get(BACKGROUND_HEADER) == "fetch"
+            or request.args.get(AUTO_REFRESH_ARG) == "1"
+            or (request.endpoint or "").endswith("static"))
+
+
+ENDED_MESSAGES = {
+    "mismatch": "Your session was ended because it was used from another browser or network. "
+                "Please sign in again.",
+    "idle": "You were signed out after a period of inactivity. Please sign in again.",
+}
+
+
 def public(view: F) -> F:
     view.allowed_roles = frozenset({PUBLIC})  # type: ignore[attr-defined]
     return view
@@ -62,7 +83,15 @@ def init_app(app: Flask) -> None:
     def load_user(token: str) -> Any:
         from intake.services.users import load_session_user
 
-        return load_session_user(token, app.config["INTAKE_SESSION_ABSOLUTE"].total_seconds())
+        ended: list[str] = []
+        user = load_session_user(
+            token, app.config["INTAKE_SESSION_ABSOLUTE"].total_seconds(),
+            idle_seconds=app.config["PERMANENT_SESSION_LIFETIME"].total_seconds(),
+            user_agent=request.headers.get("User-Agent"), remote_addr=request.remote_addr,
+            activity=not is_background_request(), ended=ended)
+        if ended:
+            flash(ENDED_MESSAGES[ended[0]], "warning")  # the sign-in page says why
+        return user
 
     from intake.extensions import limiter, talisman
 

@@ -38,7 +38,9 @@ class _Cookie(SecureCookieSessionInterface):
         # just shown. Page loads keep the idle timer fresh.
         if not session.modified and (request.endpoint or "").endswith("static"):
             return False
-        if not session.modified and request.headers.get("X-Requested-With") == "fetch":
+        from intake.security import is_background_request
+
+        if not session.modified and is_background_request():
             return False
         return super().should_set_cookie(app, session)
 

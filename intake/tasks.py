@@ -20,6 +20,7 @@ from huey import crontab
 from huey.api import Huey
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 
+from intake import private
 from intake.extensions import db
 from intake.services import audit, bulk, fhir_api, kiosk
 
@@ -48,8 +49,8 @@ def init_app(app: Any) -> None:
     if url:
         huey.storage_choice = (RedisStorage, {"url": url})
     else:
-        instance = Path(app.instance_path)
-        instance.mkdir(parents=True, exist_ok=True)
+        private.owner_only_umask()  # the queue's database too
+        instance = private.make_dir(Path(app.instance_path))
         huey.storage_choice = (SqliteStorage, {"filename": str(instance / "tasks.db")})
     huey.storage = huey.create_storage()
     _app = app

@@ -380,17 +380,25 @@ def test_a_truncated_and_rewritten_tail_is_caught(app, runner, without_triggers)
     assert "seq 8 was anchored at" in out["reason"] and "rewritten" in out["reason"]
 
 
+def _signed(app: Flask, **fields) -> str:
+    """An anchor line signed with this instance's audit key (what only the
+    key's holder can write)."""
+    with app.app_context():
+        return audit.Anchor(fields["seq"], fields["row_hash"], fields["anchored_at"],
+                            fields.get("kind", "head")).as_line()
+
+
 def test_a_forged_anchor_is_reported(app, runner):
     _record_rows(app)
     _anchor(runner)
     good = _anchor_file(app).read_text()
     forged = json.loads(good)
     forged["row_hash"] = "f" * 64
-    _anchor_file(app).write_text(good + json.dumps(forged) + "\n")
+    _anchor_file(app).write_text(good + _signed(app, **forged))
     code, out = _verify(runner)
     assert code == 1 and "two different hashes" in out["reason"] and "lines 1 and 2" in out["reason"]
 
-    _anchor_file(app).write_text(json.dumps({**forged, "seq": 5}) + "\n")
+    _anchor_file(app).write_text(_signed(app, **{**forged, "seq": 5}))
     code, out = _verify(runner)
     assert code == 1 and out["broken_seq"] == 5 and "line 1 of the anchor file" in out["reason"]
 
@@ -399,6 +407,22 @@ def test_a_forged_anchor_is_reported(app, runner):
         _anchor_file(app).write_text(good + junk + "\n")
         code, out = _verify(runner)
         assert code == 1 and "line 2 is not an anchor" in out["reason"], junk
+
+
+def test_unsigned_and_badly_signed_anchors_are_refused(app, runner):
+    """Issue 19 item 2: the anchor file is writable by the attacker, the key is not."""
+    _record_rows(app)
+    _anchor(runner)
+    good = _anchor_file(app).read_text()
+    line = json.loads(good)
+    unsigned = {k: v for k, v in line.items() if k != "sig"}
+    for bad, said in ((json.dumps(unsigned), "not signed"),
+                      (json.dumps({**line, "seq": 7}), "badly signed"),
+                      (json.dumps({**line, "sig": "0" * 64}), "badly signed"),
+                      (json.dumps({**line, "kind": "restore"}), "badly signed")):
+        _anchor_file(app).write_text(good + bad + "\n")
+        code, out = _verify(runner)
+        assert code == 1 and said in out["reason"] and "line 2" in out["reason"], bad
 
 
 def test_a_restore_anchor_retires_the_anchors_past_it(app, runner, without_triggers):
@@ -422,9 +446,9 @@ def test_a_restore_anchor_retires_the_anchors_past_it(app, runner, without_trigg
     with app.app_context():
         before_restore = audit.chain_head()
     _anchor_file(app).write_text(
-        json.dumps({"seq": 3, "row_hash": "e" * 64, "anchored_at": "x", "kind": "head"}) + "\n"
-        + json.dumps({"seq": before_restore[0], "row_hash": before_restore[1],
-                      "anchored_at": "y", "kind": "restore"}) + "\n")
+        _signed(app, seq=3, row_hash="e" * 64, anchored_at="x")
+        + _signed(app, seq=before_restore[0], row_hash=before_restore[1], anchored_at="y",
+                  kind="restore"))
     assert _verify(runner)[0] == 0
 
 
@@ -437,6 +461,8 @@ def test_the_worker_anchors_periodically(app):
     tasks.anchor_audit_chain()  # huey runs it at once in tests
     lines = _anchor_file(app).read_text().splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["seq"] == 2
+    assert tasks.anchor_due(datetime(2026, 3, 1, 10, 21))  # every minute by default
+    app.config["INTAKE_AUDIT_ANCHOR_MINUTES"] = 10
     assert tasks.anchor_due(datetime(2026, 3, 1, 10, 20))
     assert not tasks.anchor_due(datetime(2026, 3, 1, 10, 25))
     app.config["INTAKE_AUDIT_ANCHOR_MINUTES"] = 90

@@ -7,6 +7,7 @@ and PostgreSQL goes through pg_dump / pg_restore (never showing the password).""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import json
 import shutil
@@ -192,7 +193,11 @@ def test_round_trip_loses_nothing(app, runner, office, cards, tmp_path):
     assert target.stat().st_mode & 0o077 == 0  # owner only: it holds every chart
 
     inside = members(target)
-    manifest = json.loads(inside.pop("manifest.json"))
+    body = inside.pop("manifest.json")
+    manifest = json.loads(body)
+    key = bytes.fromhex((Path(app.instance_path) / "backup.key").read_text().strip())
+    assert inside.pop("manifest.sig").decode() == hmac.new(
+        key, b"backup-manifest\0" + body, "sha256").hexdigest()
     assert manifest["database"] == {"kind": "sqlite", "revision": info["revision"]}
     assert manifest["audit_head"]["seq"] == len(audit_before)
     assert {f["path"]: f["sha256"] for f in manifest["files"]} == \
@@ -328,11 +333,15 @@ def _app_on(path: Path, instance: Path) -> Flask:
 
 def _archive(path: Path, files: dict[str, bytes], manifest: dict | None = None,
              extra: Callable[[tarfile.TarFile], None] | None = None) -> Path:
-    """A hand-made archive; the manifest lists `files` unless given."""
+    """A hand-made archive; the manifest lists `files` unless given. Signed
+    with the instance's backup key (the checks past the signature under test)."""
     if manifest is None:
         manifest = json.loads(files.pop("manifest.json"))
+    body = json.dumps(manifest).encode()
+    key = bytes.fromhex((path.parent / "backup.key").read_text().strip())
+    signature = hmac.new(key, b"backup-manifest\0" + body, "sha256").hexdigest().encode()
     with tarfile.open(path, "w") as tar:
-        for name, data in {**files, "manifest.json": json.dumps(manifest).encode()}.items():
+        for name, data in {**files, "manifest.json": body, "manifest.sig": signature}.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -374,8 +383,7 @@ def test_restore_refuses_files_that_are_not_good_backups(app, runner, office, tm
                                {"path": "intake.db", "bytes": old.stat().st_size,
                                 "sha256": hashlib.sha256(old.read_bytes()).hexdigest()}]})
     _refused(runner, {
-        junk: "not an intake backup", other: "not an intake database",
-        old: "is at migration 0004_kiosk", damaged: "damaged",
+        junk: "not an intake backup", other: "not signed", old: "not signed", damaged: "not signed",
         old_archive: "old.tar:intake.db is at migration 0004_kiosk",
         tmp_path / "missing.db": "does not exist",
     })
@@ -426,20 +434,16 @@ def test_restore_refuses_an_altered_or_foreign_archive(app, runner, office, card
 
 
 @sqlite_only
-def test_an_old_single_file_backup_still_restores(app, runner, office, cards, tmp_path):
-    before, files = checksums(app), pictures(app)
+def test_an_old_single_file_backup_is_refused(app, runner, office, cards, tmp_path):
+    """Issue 19 item 3: unsigned, so no special path; the message says how by hand."""
     _backup(runner, tmp_path / "x.tar")
     old_style = database_of(tmp_path / "x.tar", tmp_path)  # what `intake backup` used to write
-    _change_everything(app, office)
-    good = runner.invoke(cli, ["restore", str(old_style)])
-    assert good.exit_code == 1 and "an old single-file backup" in good.output
-    restored = runner.invoke(cli, ["restore", str(old_style), "--yes"])
-    assert restored.exit_code == 0, restored.output
-    assert "the pictures stay as they are" in restored.output
-    after = checksums(app)
-    assert {t: v for t, v in after.items() if t != "audit_events"} == \
-        {t: v for t, v in before.items() if t != "audit_events"}
-    assert pictures(app) == files
+    check = untouched(app)
+    for args in ([], ["--yes"]):
+        refused = runner.invoke(cli, ["restore", str(old_style), *args])
+        assert refused.exit_code == 1 and "an old single-file backup" in refused.output
+        assert "not signed" in refused.output and "intake audit anchor --restored" in refused.output
+    check()
 
 
 @needs_tools

@@ -25,14 +25,32 @@ class ApiToken(IdReprMixin, db.Model):
     name: Mapped[str] = mapped_column(String(80))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(12))
-    scope: Mapped[str] = mapped_column(String(40), default="system/*.read")
+    # SMART-style, space-separated: "system/*.read" or "system/Patient.read
+    # system/Coverage.read", and "bulk" when it may start bulk exports.
+    scope: Mapped[str] = mapped_column(String(400), default="system/*.read bulk")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def resource_types(self) -> frozenset[str] | None:
+        """The resource types it may read; None: all of them."""
+        found = {part.removeprefix("system/").removesuffix(".read")
+                 for part in self.scope.split() if part.startswith("system/")}
+        return None if "*" in found else frozenset(found)
+
+    @property
+    def bulk(self) -> bool:
+        return "bulk" in self.scope.split()
+
+    def allows(self, resource_type: str) -> bool:
+        types = self.resource_types
+        return types is None or resource_type in types
 
 
 class BulkExport(db.Model):

@@ -66,3 +66,7 @@ class StaffSession(IdReprMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     remote_addr: Mapped[str | None] = mapped_column(String(64))
+    # What the session is bound to besides the cookie (SHA-256 of the User-Agent;
+    # the coarse network is taken from remote_addr) and its last real activity.
+    user_agent_hash: Mapped[str | None] = mapped_column(String(64))
+    last_active_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

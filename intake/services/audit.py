@@ -17,17 +17,25 @@ unique `seq` is the backstop: a second row at the same place fails to insert
 instead of forking the chain. A rollback (including of a savepoint the row
 was recorded in) drops the queued rows with everything else.
 
+Keyed: a row's hash is HMAC-SHA256 under the audit key (intake/keys.py),
+which lives outside the database and is never written to it. Whoever can
+write the database but not read the key cannot recompute the chain after
+editing a row, nor sign an anchor.
+
 Anchors: whoever deletes the newest rows leaves a chain that still verifies.
 `anchor()` appends the head (seq, row_hash) to a JSON-lines file kept outside
 the database (INTAKE_AUDIT_ANCHOR_FILE; the worker does it every few
 minutes), and `verify()` checks every anchor against the chain: a row that
 was anchored must still be there with the same hash. A restore that winds
 the chain back writes a "restore" anchor, which retires the anchors before it.
+Every anchor line is signed with the audit key; verify refuses a line that
+is unsigned or badly signed (a forged "restore" line included). The worker
+anchors every INTAKE_AUDIT_ANCHOR_MINUTES (default 1) and on shutdown, and
+verify reports the unanchored tail (rows newer than the newest anchor).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -42,6 +50,7 @@ from flask import current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
+from intake import keys, private
 from intake.extensions import db
 from intake.models import AuditEvent
 from intake.models.audit import GENESIS_HASH
@@ -141,8 +150,12 @@ def canonical(row: Mapping[str, Any] | AuditEvent) -> bytes:
                       ensure_ascii=False).encode("utf-8")
 
 
-def row_hash(row: Mapping[str, Any] | AuditEvent) -> str:
-    return hashlib.sha256(canonical(row)).hexdigest()
+KEY = "audit"
+
+
+def row_hash(row: Mapping[str, Any] | AuditEvent, key: bytes | None = None) -> str:
+    """HMAC-SHA256 of the row's canonical bytes under the audit key."""
+    return keys.sign(KEY, "audit-row", canonical(row), key=key)
 
 
 _HEAD = select(AuditEvent.seq, AuditEvent.row_hash).order_by(AuditEvent.seq.desc()).limit(1)
@@ -161,11 +174,12 @@ def _chain_pending(session: Session) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_CHAIN_LOCK})
     head = connection.execute(_HEAD).first()
     seq, prev = tuple(head) if head else (0, GENESIS_HASH)
+    key = keys.load(KEY)
     rows = []
     for row, _scope in pending:
         seq += 1
         row = {**row, "seq": seq, "prev_hash": prev}
-        row["row_hash"] = prev = row_hash(row)
+        row["row_hash"] = prev = row_hash(row, key)
         rows.append(row)
     connection.execute(AuditEvent.__table__.insert(), rows)  # in chain order
 
@@ -209,9 +223,16 @@ class Anchor:
     kind: str = "head"  # "restore": the chain was deliberately wound back to here
     line: int = 0  # where it is in the file (not written)
 
-    def as_line(self) -> str:
+    def signed_fields(self) -> bytes:
         return json.dumps({"seq": self.seq, "row_hash": self.row_hash,
                            "anchored_at": self.anchored_at, "kind": self.kind},
+                          sort_keys=True, separators=(",", ":")).encode()
+
+    def as_line(self, key: bytes | None = None) -> str:
+        """The JSON line, signed with the audit key (`sig`)."""
+        return json.dumps({"seq": self.seq, "row_hash": self.row_hash,
+                           "anchored_at": self.anchored_at, "kind": self.kind,
+                           "sig": keys.sign(KEY, "audit-anchor", self.signed_fields(), key=key)},
                           sort_keys=True, separators=(",", ":")) + "\n"
 
 
@@ -238,8 +259,7 @@ def anchor(path: Path | None = None, *, kind: str = "head") -> Anchor | None:
         return None
     path = Path(path) if path else anchor_path()
     made = Anchor(head[0], head[1], _timestamp(datetime.now(timezone.utc)), kind)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = private.open_append(path)
     try:
         os.write(fd, made.as_line().encode())  # one short O_APPEND write: lines never interleave
         os.fsync(fd)
@@ -250,8 +270,24 @@ def anchor(path: Path | None = None, *, kind: str = "head") -> Anchor | None:
     return made
 
 
-def read_anchors(path: Path) -> list[Anchor]:
-    """Every anchor in the file, in file order (AnchorFileError on a bad line)."""
+def anchor_at_shutdown(app: Any) -> None:
+    """Anchor as a process stops (the worker, gunicorn's master), so the
+    unanchored tail is as short as possible; a failure is logged, never raised."""
+    try:
+        with app.app_context():
+            try:
+                anchor()
+            finally:
+                db.session.rollback()
+                db.session.remove()
+    except Exception as exc:  # noqa: BLE001 - shutting down: say so, go on
+        log.warning("could not anchor the audit chain at shutdown",
+                    extra={"exc_type": type(exc).__name__})
+
+
+def read_anchors(path: Path, key: bytes | None = None) -> list[Anchor]:
+    """Every anchor in the file, in file order (AnchorFileError on a bad line,
+    an unsigned line or one whose signature is not the audit key's)."""
     try:
         text_lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -271,6 +307,13 @@ def read_anchors(path: Path) -> list[Anchor]:
                 or not _HEX64.fullmatch(made.row_hash) or not isinstance(made.anchored_at, str)
                 or made.kind not in ANCHOR_KINDS):
             raise AnchorFileError(f"{path} line {number} is not an anchor")
+        if "sig" not in data:
+            raise AnchorFileError(f"{path} line {number} is not signed: refused (anchors are "
+                                  f"signed with the audit key; a line without one was added by "
+                                  f"hand or by an older version)")
+        if not keys.signed_by(KEY, "audit-anchor", made.signed_fields(), data["sig"], key=key):
+            raise AnchorFileError(f"{path} line {number} is badly signed: forged or altered "
+                                  f"(or the audit key is not the one that signed it)")
         anchors.append(made)
     return anchors
 
@@ -306,6 +349,8 @@ class ChainReport:
     anchored_seq: int | None = None  # the newest anchor checked
     anchored_at: str | None = None
     restores: int = 0  # restore anchors (the chain was wound back on purpose)
+    # Rows newer than the newest anchor: their deletion would go unnoticed.
+    unanchored_rows: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -323,10 +368,17 @@ def verify(batch: int = 2000, anchor_file: Path | None = None) -> ChainReport:
     table = AuditEvent.__table__
     report = ChainReport(True, 0)
     expected: dict[int, Anchor] = {}
+    try:
+        key = keys.load(KEY, create=False)
+    except keys.MissingKey as exc:
+        if chain_head() is None and anchor_file is None:
+            return report  # nothing was ever keyed
+        report.ok, report.reason = False, f"{exc} The chain cannot be checked without it"
+        return report
     if anchor_file is not None:
         report.anchor_file = str(anchor_file)
         try:
-            anchors = read_anchors(anchor_file)
+            anchors = read_anchors(anchor_file, key)
         except AnchorFileError as exc:
             report.ok, report.reason = False, str(exc)
             return report
@@ -362,7 +414,7 @@ def verify(batch: int = 2000, anchor_file: Path | None = None) -> ChainReport:
             if row["prev_hash"] != prev:
                 return broken(row, row["seq"], "prev_hash does not match the previous row: "
                                                "a row before it was edited or replaced")
-            if row["row_hash"] != row_hash(row):
+            if row["row_hash"] != row_hash(row, key):
                 return broken(row, row["seq"],
                               "row_hash does not match its contents: this row was edited")
             pinned = expected.get(row["seq"])
@@ -381,6 +433,8 @@ def verify(batch: int = 2000, anchor_file: Path | None = None) -> ChainReport:
             f"rows up to seq {newest.seq} were anchored at {newest.anchored_at} but the chain now "
             f"ends at seq {end}: the newest {newest.seq - end} row(s) were deleted (or line "
             f"{newest.line} of the anchor file was altered)"))
+    if anchor_file is not None:
+        report.unanchored_rows = end - (max(expected) if expected else 0)
     return report
 
 

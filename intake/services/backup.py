@@ -6,6 +6,8 @@ A backup is one tar file, readable by its owner only:
     uploads/...                  every file under INTAKE_UPLOAD_DIR (card and kiosk pictures)
     manifest.json                format, time, database kind and migration, and the
                                  size and SHA-256 of every other member
+    manifest.sig                 HMAC-SHA256 of manifest.json's bytes under the backup
+                                 key (intake/keys.py), which never goes into a backup
 
 SQLite is copied with SQLite's online backup API (one consistent snapshot,
 writers not blocked); PostgreSQL with `pg_dump` (the password goes in
@@ -24,8 +26,14 @@ into the live file, so open connections see the restored data instead of a
 file swapped under them; PostgreSQL with `pg_restore --single-transaction`.
 If loading fails the pictures are moved back: nothing is left half-restored.
 
-Old single-file SQLite backups (before pictures were included) still restore;
-the pictures are then left as they are.
+A backup whose manifest is unsigned or badly signed is refused before
+anything else is read from it: whoever can unpack, change and repack an
+archive (an admin added to the database, the hashes recomputed) cannot sign
+it without the key. Old single-file SQLite backups (unsigned) are refused
+the same way, with the commands to restore one by hand after checking it.
+Keep a copy of the backup key off the machine (README, "Keys"): a backup
+restores only where the key that signed it is given
+(INTAKE_BACKUP_KEY_FILE / INTAKE_BACKUP_KEY).
 """
 
 from __future__ import annotations
@@ -52,6 +60,7 @@ from flask import current_app
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
+from intake import keys, private
 from intake.extensions import db
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -64,6 +73,8 @@ _AUDIT_HEAD_SQL = "SELECT seq, row_hash FROM audit_events ORDER BY seq DESC LIMI
 ARCHIVE_FORMAT = "intake-backup"
 ARCHIVE_VERSION = 1
 MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+KEY = "backup"
 DATABASE_MEMBER = {"sqlite": "intake.db", "postgresql": "database.dump"}
 UPLOADS = "uploads"
 
@@ -160,9 +171,7 @@ def _sha256(path: Path) -> str:
 
 def _private_file(path: Path) -> None:
     """Backups hold every chart: readable by the owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.close(fd)
+    os.close(private.open_new(path))
 
 
 # ---- the database ------------------------------------------------------------
@@ -395,9 +404,32 @@ def _write_archive(target: Path, database: Path, manifest: dict[str, Any], uploa
             tar.addfile(_member(name, len(data), mtime), io.BytesIO(data))
         body = json.dumps(manifest, indent=1, sort_keys=True).encode()
         tar.addfile(_member(MANIFEST, len(body), datetime.now().timestamp()), io.BytesIO(body))
+        signature = sign_manifest(body).encode()
+        tar.addfile(_member(SIGNATURE, len(signature), datetime.now().timestamp()),
+                    io.BytesIO(signature))
         fh.flush()
         os.fsync(fh.fileno())
     return len(files) - 1
+
+
+def sign_manifest(body: bytes) -> str:
+    return keys.sign(KEY, "backup-manifest", body)
+
+
+def _check_signature(archive: Path, body: bytes, signature: bytes | None) -> None:
+    if signature is None:
+        raise BackupError(f"{archive} is not signed (no {SIGNATURE}): refused. Only backups "
+                          f"made by `intake backup` with this instance's backup key restore.")
+    try:
+        key = keys.load(KEY, create=False)
+    except keys.MissingKey as exc:
+        raise BackupError(f"{exc} Without it no backup can be checked, so none restores.") \
+            from None
+    if not keys.signed_by(KEY, "backup-manifest", body, signature.decode("ascii", "replace")
+                          .strip(), key=key):
+        raise BackupError(f"{archive} is badly signed: its manifest was altered, or it was "
+                          f"signed with another backup key (give that one with "
+                          f"INTAKE_BACKUP_KEY_FILE): refused.")
 
 
 def backup(output: Path | None = None, *, check: bool = True) -> BackupResult:
@@ -414,7 +446,8 @@ def backup(output: Path | None = None, *, check: bool = True) -> BackupResult:
         raise BackupError(f"The backup cannot go inside the uploads folder {uploads}.")
     if target.exists():
         raise BackupError(f"{target} already exists; choose another file.")
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private.make_dir(target.parent)
+    keys.load(KEY)  # made now if need be, before any work
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
     _private_file(partial)
@@ -452,7 +485,7 @@ class _Unpacked:
 
 def _member_path(archive: Path, name: str) -> PurePosixPath:
     path = PurePosixPath(name)
-    allowed_top = {MANIFEST, *DATABASE_MEMBER.values()}
+    allowed_top = {MANIFEST, SIGNATURE, *DATABASE_MEMBER.values()}
     if (path.is_absolute() or not path.parts or any(p in ("", ".", "..") for p in path.parts)
             or name != path.as_posix()
             or not (name in allowed_top or (path.parts[0] == UPLOADS and len(path.parts) > 1))):
@@ -487,8 +520,11 @@ def _unpack_archive(archive: Path, work: Path) -> _Unpacked:
         raise BackupError(f"{archive} is damaged or cut short ({type(exc).__name__}).") from None
     if MANIFEST not in found:
         raise BackupError(f"{archive} has no {MANIFEST}: not an intake backup, or cut short.")
+    body = (work / MANIFEST).read_bytes()
+    _check_signature(archive, body, (work / SIGNATURE).read_bytes()
+                     if SIGNATURE in found else None)
     try:
-        manifest = json.loads((work / MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads(body.decode("utf-8"))
         listed = {f["path"]: (f["bytes"], f["sha256"]) for f in manifest["files"]}
         kind, revision = manifest["database"]["kind"], manifest["database"]["revision"]
         ok = manifest["format"] == ARCHIVE_FORMAT and kind in DATABASE_MEMBER
@@ -505,7 +541,7 @@ def _unpack_archive(archive: Path, work: Path) -> _Unpacked:
         if found[name] != (size, sha):
             raise BackupError(f"{archive}: {name} does not match the manifest (size or SHA-256): "
                               f"damaged or altered.")
-    unlisted = sorted(set(found) - set(listed) - {MANIFEST})
+    unlisted = sorted(set(found) - set(listed) - {MANIFEST, SIGNATURE})
     if unlisted:
         raise BackupError(f"{archive} holds {unlisted[0]}, which its manifest does not list.")
     member = DATABASE_MEMBER[kind]
@@ -533,10 +569,11 @@ def _unpack(file: Path, work: Path) -> _Unpacked:
         raise BackupError(f"{file} does not exist or is not a file.")
     with file.open("rb") as fh:
         magic = fh.read(16)
-    if magic == SQLITE_MAGIC:  # an old single-file backup: the database only
-        if not is_sqlite():
-            raise BackupError(f"{file} is an SQLite database; this app uses PostgreSQL.")
-        return _Unpacked(file, "sqlite", check_file(file), None, None, None)
+    if magic == SQLITE_MAGIC:  # an old single-file backup: unsigned, so no special path
+        raise BackupError(f"{file} is a bare SQLite database (an old single-file backup): it is "
+                          f"not signed, so it is not restored. If you are sure where it came "
+                          f"from: stop the app, copy it over {sqlite_path() if is_sqlite() else 'the database'}, "
+                          f"then run `intake audit anchor --restored`.")
     if magic.startswith(PG_DUMP_MAGIC):
         raise BackupError(f"{file} is a bare pg_dump file, without pictures. Restore it by hand: "
                           f"{_pg_by_hand(str(file), 'pg_restore')}")

@@ -14,6 +14,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from intake import private
 from intake.extensions import db
 from intake.models import ApiToken, BulkExport
 from intake.services import audit
@@ -150,7 +151,7 @@ def _write_files(reader: Session, folder: Path, types: list[str], since: datetim
     total = sum(_count(reader, t, since) for t in types) or 1
     done = 0
     output = []
-    folder.mkdir(parents=True, exist_ok=True)
+    private.make_dir(folder)
     for resource_type in types:
         path = folder / f"{resource_type}.ndjson"
         cancelled = False

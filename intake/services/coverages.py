@@ -4,15 +4,14 @@ and the card images that go with them."""
 from __future__ import annotations
 
 import hashlib
-import io
 import uuid
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
-from PIL import Image, ImageOps, UnidentifiedImageError
 
+from intake import images, private
 from intake.extensions import db
 from intake.models import CardImage, Coverage, Patient, Payer
 from intake.models.coverage import PayerKind
@@ -26,7 +25,6 @@ COVERAGE_FIELDS = (
     "subscriber_birth_date",
 )
 CARD_FORMATS = {"JPEG", "PNG", "WEBP"}
-CARD_MAX_PIXELS = 40_000_000
 CARD_MAX_SIDE = 2000
 
 
@@ -160,25 +158,9 @@ def get_coverage(patient: Patient, coverage_id: int) -> Coverage:
 
 def _reencode(raw: bytes) -> bytes:
     try:
-        with Image.open(io.BytesIO(raw)) as probe:
-            kind = probe.format
-            width, height = probe.size
-    except (UnidentifiedImageError, OSError) as exc:
-        raise FieldErrors({"image": ["That file is not a JPEG, PNG or WebP picture."]}) from exc
-    if kind not in CARD_FORMATS:
-        raise FieldErrors({"image": ["Upload a JPEG, PNG or WebP picture of the card."]})
-    if width * height > CARD_MAX_PIXELS:
-        raise FieldErrors({"image": ["That picture is too large; use a smaller photo."]})
-    try:
-        with Image.open(io.BytesIO(raw)) as img:
-            img = ImageOps.exif_transpose(img).convert("RGB")
-            img.thumbnail((CARD_MAX_SIDE, CARD_MAX_SIDE))
-            out = io.BytesIO()
-            # Saved without exif/icc: location and device metadata are dropped.
-            img.save(out, "JPEG", quality=85, optimize=True)
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise FieldErrors({"image": ["That picture could not be read."]}) from exc
-    return out.getvalue()
+        return images.reencode_jpeg(raw, formats=CARD_FORMATS, max_side=CARD_MAX_SIDE)
+    except images.ImageRefused as exc:
+        raise FieldErrors({"image": [str(exc)]}) from None
 
 
 def save_card(coverage: Coverage, side: str, stream: IO[bytes], *, upload_dir: str,
@@ -192,7 +174,7 @@ def save_card(coverage: Coverage, side: str, stream: IO[bytes], *, upload_dir: s
         raise FieldErrors({"image": ["Choose a picture of the card."]})
     data = _reencode(raw)
     folder = Path(upload_dir) / "cards"
-    folder.mkdir(parents=True, exist_ok=True)
+    private.make_dir(folder)
     name = f"{uuid.uuid4().hex}.jpg"
     (folder / name).write_bytes(data)
     card = CardImage(coverage=coverage, side=side, stored_name=name, content_type="image/jpeg",

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+
+from flask import current_app
 
 from intake.extensions import db
 from intake.models import ApiToken
@@ -18,17 +21,47 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(name: str) -> tuple[ApiToken, str]:
-    """A new read-only token; the plain text is returned once and never stored."""
+def scope_for(types: Iterable[str] | None, bulk: bool) -> str:
+    """The scope string for these resource types (None: all) and bulk right."""
+    from intake.services.fhir_api import SEARCH
+
+    if types is None:
+        parts = ["system/*.read"]
+    else:
+        wanted = sorted(set(types))
+        unknown = [t for t in wanted if t not in SEARCH]
+        if unknown or not wanted:
+            raise FieldErrors({"types": [
+                f"Unknown resource type(s): {', '.join(unknown)}. Choose from "
+                f"{', '.join(sorted(SEARCH))}." if unknown else "Name at least one resource type."]})
+        parts = [f"system/{t}.read" for t in wanted]
+    return " ".join(parts + (["bulk"] if bulk else []))
+
+
+def create_token(name: str, *, types: Iterable[str] | None = None, bulk: bool = True,
+                 days: int | None = None) -> tuple[ApiToken, str]:
+    """A new read-only token for the resource `types` (None: all), allowed
+    bulk exports or not, expiring after `days` (default INTAKE_TOKEN_DAYS);
+    the plain text is returned once and never stored."""
     name = clean_text(name) or ""
     if not name:
         raise FieldErrors({"name": ["Name the system that will use the token."]})
+    days = int(current_app.config.get("INTAKE_TOKEN_DAYS", 365)) if days is None else days
+    if days < 1:
+        raise FieldErrors({"days": ["A token lives at least one day."]})
+    scope = scope_for(types, bulk)
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(name=name, token_hash=_digest(plain), prefix=plain[:12])
+    token = ApiToken(name=name, token_hash=_digest(plain), prefix=plain[:12], scope=scope,
+                     expires_at=datetime.now(timezone.utc) + timedelta(days=days))
     db.session.add(token)
     db.session.flush()
-    audit.record("token.create", object_type="api_token", object_id=token.id)
+    audit.record("token.create", object_type="api_token", object_id=token.id,
+                 detail=f"scope={scope} days={days}")
     return token, plain
+
+
+def is_expired(token: ApiToken) -> bool:
+    return token.expires_at is not None and token.expires_at <= datetime.now(timezone.utc)
 
 
 def authenticate(header: str | None) -> ApiToken | None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import secrets
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from functools import cache
 
@@ -16,7 +18,7 @@ from intake.extensions import db
 from intake.models import StaffSession, User
 from intake.models.user import Role
 from intake.services import FieldErrors
-from intake.services import audit
+from intake.services import audit, passwords
 
 
 
@@ -33,7 +35,7 @@ def _hasher() -> tuple[PasswordHasher, str]:
     return _hasher_for(config["INTAKE_ARGON2_TIME_COST"], config["INTAKE_ARGON2_MEMORY_KIB"])
 
 
-MIN_PASSWORD = 12
+MIN_PASSWORD = passwords.MIN_LENGTH
 
 
 def create_user(username: str, password: str, role: str) -> User:
@@ -41,8 +43,9 @@ def create_user(username: str, password: str, role: str) -> User:
     errors: dict[str, list[str]] = {}
     if role not in set(Role):
         errors["role"] = [f"Role must be one of {', '.join(Role)}."]
-    if len(password) < MIN_PASSWORD:
-        errors["password"] = [f"Use at least {MIN_PASSWORD} characters."]
+    weak = passwords.problems(password, user_inputs=[username, "intake"])
+    if weak:
+        errors["password"] = weak
     if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
         errors["username"] = ["Use letters, digits, dots, dashes or underscores."]
     elif db.session.execute(db.select(User.id).filter_by(username=username)).first():
@@ -79,10 +82,31 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
-def start_session(user: User, remote_addr: str | None = None) -> StaffSession:
-    """A new server-side session per sign-in."""
-    user.last_login_at = datetime.now(timezone.utc)
-    staff_session = StaffSession(user_id=user.id, remote_addr=remote_addr)
+def user_agent_hash(user_agent: str | None) -> str:
+    return hashlib.sha256((user_agent or "").encode("utf-8", "replace")).hexdigest()
+
+
+def coarse_address(addr: str | None) -> str | None:
+    """The network a session is bound to: IPv4 /24, IPv6 /48 (a phone moving
+    between addresses of one office network keeps its session)."""
+    try:
+        ip = ipaddress.ip_address(addr or "")
+    except ValueError:
+        return addr
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def start_session(user: User, remote_addr: str | None = None,
+                  user_agent: str | None = None) -> StaffSession:
+    """A new server-side session per sign-in, bound to the browser (User-Agent)
+    and the coarse network it started from."""
+    now = datetime.now(timezone.utc)
+    user.last_login_at = now
+    staff_session = StaffSession(user_id=user.id, remote_addr=remote_addr,
+                                 user_agent_hash=user_agent_hash(user_agent), last_active_at=now)
     db.session.add(staff_session)
     db.session.flush()
     user.current_session_token = staff_session.token
@@ -91,9 +115,23 @@ def start_session(user: User, remote_addr: str | None = None) -> StaffSession:
     return staff_session
 
 
-def load_session_user(token: str, max_age_seconds: float) -> User | None:
+# Writing last_active_at on every page would be a write per request; this
+# close is close enough for a timeout counted in minutes.
+_ACTIVITY_GRANULARITY = timedelta(seconds=15)
+MISMATCH, IDLE = "mismatch", "idle"
+
+
+def load_session_user(token: str, max_age_seconds: float, *, idle_seconds: float | None = None,
+                      user_agent: str | None = None, remote_addr: str | None = None,
+                      activity: bool = True, ended: list[str] | None = None) -> User | None:
     """The user of a live session, or None once it was ended or is older than
-    the absolute limit (checked here, on the server, not only in the cookie)."""
+    the absolute limit (checked here, on the server, not only in the cookie).
+
+    A session used from another browser or network than it started in is a
+    copied cookie: it is ended (for its owner too) and audited. One idle for
+    longer than `idle_seconds` is ended. Only `activity` requests (not
+    background refreshes and live checks) count as use. Why a session was
+    ended goes into `ended` (MISMATCH or IDLE), for the sign-in page."""
     row = db.session.execute(
         db.select(StaffSession, User).join(User, User.id == StaffSession.user_id)
         .where(StaffSession.token == token, StaffSession.ended_at.is_(None))
@@ -101,9 +139,28 @@ def load_session_user(token: str, max_age_seconds: float) -> User | None:
     if row is None:
         return None
     staff_session, user = row
-    age = (datetime.now(timezone.utc) - staff_session.created_at).total_seconds()
+    now = datetime.now(timezone.utc)
+    age = (now - staff_session.created_at).total_seconds()
     if not user.active or age > max_age_seconds:
         return None
+    reason = None
+    if staff_session.user_agent_hash is not None and (
+            staff_session.user_agent_hash != user_agent_hash(user_agent)
+            or coarse_address(staff_session.remote_addr) != coarse_address(remote_addr)):
+        reason = MISMATCH
+    elif (idle_seconds is not None and staff_session.last_active_at is not None
+          and (now - staff_session.last_active_at).total_seconds() > idle_seconds):
+        reason = IDLE
+    if reason is not None:
+        staff_session.ended_at = now
+        audit.record("auth.session_ended", object_type="user", object_id=user.id,
+                     user_id=user.id, actor=user.username, detail=f"reason={reason}")
+        if ended is not None:
+            ended.append(reason)
+        return None
+    if activity and (staff_session.last_active_at is None
+                     or now - staff_session.last_active_at > _ACTIVITY_GRANULARITY):
+        staff_session.last_active_at = now
     user.current_session_token = token
     return user
 
@@ -125,9 +182,8 @@ def end_session(user: User) -> None:
     audit.record("auth.logout", object_type="user", object_id=user.id)
 
 
-def set_password(user: User, password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise FieldErrors({"password": [f"Use at least {MIN_PASSWORD} characters."]})
+def set_password(user: User, password: str, field: str = "password") -> None:
+    passwords.require_strong(password, field=field, user_inputs=[user.username, "intake"])
     user.password_hash = _hasher()[0].hash(password)
     _end_sessions(user, keep=user.current_session_token)  # other sign-ins end
     audit.record("user.password", object_type="user", object_id=user.id)
@@ -141,7 +197,7 @@ def change_password(user: User, current: str, new: str) -> None:
         raise FieldErrors({"current": ["That is not your current password."]}) from None
     if new == current:
         raise FieldErrors({"new": ["Choose a password different from the current one."]})
-    set_password(user, new)
+    set_password(user, new, field="new")
 
 
 def set_active(user: User, active: bool) -> None:

@@ -73,7 +73,7 @@ class Server:
 
     def __init__(self, database_url: str, instance: Path, *, workers: int = 2,
                  threads: int = 4, log: Path | None = None, pycache: Path | None = None,
-                 preload: bool = False):
+                 preload: bool = False, loglevel: str = "warning"):
         self.database_url = database_url
         self.instance = instance
         self.workers = workers
@@ -83,6 +83,7 @@ class Server:
         # Import the app once in the master, then fork the workers: faster
         # restarts (create_app opens no connection, so nothing is shared).
         self.preload = preload
+        self.loglevel = loglevel
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = ""
 
@@ -95,7 +96,7 @@ class Server:
         self.url = f"http://127.0.0.1:{port}"
         env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port),
                "WEB_CONCURRENCY": str(self.workers), "GUNICORN_THREADS": str(self.threads),
-               "GUNICORN_LOGLEVEL": "warning", "INTAKE_INSTANCE_PATH": str(self.instance),
+               "GUNICORN_LOGLEVEL": self.loglevel, "INTAKE_INSTANCE_PATH": str(self.instance),
                "HZ_APP_CONFIG": json.dumps(app_config(self.database_url, self.instance)),
                "PYTHONWARNINGS": "ignore"}
         if self.pycache:

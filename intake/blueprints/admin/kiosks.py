@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 
 from intake.blueprints.admin import bp
 from intake.forms import attach_errors
@@ -38,7 +38,8 @@ def kiosks() -> Any:
         else:
             return _code_page(device, code)
     return render_form("admin/kiosks.html", form, devices=kiosk.list_devices(),
-                       action_form=ToggleForm())
+                       action_form=ToggleForm(), recent=kiosk.submissions_last_hour(),
+                       flood=current_app.config["INTAKE_KIOSK_FLOOD_PER_HOUR"])
 
 
 @bp.route("/kiosks/<int:device_id>/code", methods=["POST"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from intake.blueprints.auth import bp
@@ -42,9 +42,32 @@ def _login_limit() -> str:
     return current_app.config["INTAKE_LOGIN_LIMIT"]
 
 
+def _account_limit() -> str:
+    return current_app.config["INTAKE_LOGIN_ACCOUNT_LIMIT"]
+
+
+def _account_key() -> str:
+    """Failed sign-ins count per account too: guessing one password from many
+    addresses is throttled as from one."""
+    return "account:" + (request.form.get("username") or "").strip().lower()[:64]
+
+
+def _failed(response: Any) -> bool:
+    return bool(g.get("password_refused"))
+
+
+def _password_change_limit() -> str:
+    return current_app.config["INTAKE_PASSWORD_CHANGE_LIMIT"]
+
+
+def _user_key() -> str:
+    return f"password-change:{current_user.get_id() if current_user else None}"
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 @limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_account_limit, key_func=_account_key, methods=["POST"], deduct_when=_failed)
 def login() -> Any:
     if not current_app.config.get("SECRET_KEY"):
         return render_template("auth/no_secret.html"), 503
@@ -52,11 +75,12 @@ def login() -> Any:
     if form.validate_on_submit():
         user = users.authenticate(form.username.data, form.password.data)
         if user is None:
+            g.password_refused = True
             form.password.errors = ["Wrong username or password."]
             # 200, not 4xx: the failed-login audit row must be committed.
             return render_template("auth/login.html", form=form)
         session.clear()  # a fresh session at login, nothing carried over
-        users.start_session(user, request.remote_addr)
+        users.start_session(user, request.remote_addr, request.headers.get("User-Agent"))
         login_user(user)
         session.permanent = True
         return redirect(_safe_next(request.args.get("next")) or url_for("auth.index"))
@@ -80,6 +104,7 @@ logout.allowed_roles = frozenset(Role)  # type: ignore[attr-defined]
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @roles_required(*Role)
+@limiter.limit(_password_change_limit, key_func=_user_key, methods=["POST"], deduct_when=_failed)
 def change_password() -> Any:
     form = PasswordForm()
     if form.validate_on_submit():
@@ -87,6 +112,7 @@ def change_password() -> Any:
             users.change_password(current_user._get_current_object(), form.current.data,
                                   form.new.data)
         except FieldErrors as exc:
+            g.password_refused = "current" in exc.errors  # a wrong guess, not a weak choice
             attach_errors(form, exc.errors)
         else:
             flash("Password changed.", "success")

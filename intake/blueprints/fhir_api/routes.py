@@ -10,15 +10,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from flask import Response, abort, current_app, g, request, send_file, url_for
+from flask import Response, abort, current_app, g, request, send_file
 
 from intake import tasks
 from intake.database import on_commit
 from intake.fhir import FhirSettings, dumps
 from intake.fhir.api import capability_statement, operation_outcome, resource_for
 from intake.blueprints.fhir_api import bp
+from intake.limits import per_token
 from intake.security import public
 from intake.services import audit, bulk, fhir_api, tokens
+from intake.urls import absolute, external_url
 from intake.services.fhir_api import (CONTINUATION, Page, SavedSearchExpired, SavedSearchUnknown,
                                      SearchError)
 
@@ -47,12 +49,19 @@ def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
         if token is None:
             return outcome(401, "login", "A valid bearer token is required.",
                            **{"WWW-Authenticate": 'Bearer realm="intake"'})
+        if tokens.is_expired(token):
+            return outcome(401, "expired", f"This token expired on "
+                           f"{token.expires_at:%Y-%m-%d}; ask the admin for a new one.",
+                           **{"WWW-Authenticate": 'Bearer realm="intake", error="invalid_token"'})
+        resource_type = kwargs.get("resource_type")
+        if resource_type is not None and not token.allows(resource_type):
+            return outcome(403, "forbidden", f"This token may not read {resource_type}.")
         g.api_token = token
         audit.act_as(f"token:{token.id}:{token.name}")
         return view(*args, **kwargs)
 
     wrapped.allowed_roles = frozenset({API})  # type: ignore[attr-defined]
-    return wrapped
+    return per_token("INTAKE_API_LIMIT")(wrapped)
 
 
 def _settings() -> Any:
@@ -62,7 +71,7 @@ def _settings() -> Any:
 @bp.route("/metadata")
 @public
 def metadata() -> Response:
-    base = url_for("fhir.metadata", _external=True).removesuffix("/metadata")
+    base = external_url("fhir.metadata").removesuffix("/metadata")
     return fhir_response(capability_statement(
         base, fhir_api.SEARCH, fhir_api.SORT, bulk.SYSTEM_TYPES, bulk.PATIENT_TYPES))
 
@@ -118,7 +127,7 @@ def _searchset(resource_type: str, page: Page, params: dict[str, list[str]]) -> 
     """The searchset Bundle. A GET search's links repeat its own query; a
     POST search's name its saved terms by id, so no search term is put back
     into a URL."""
-    base = url_for("fhir.search", resource_type=resource_type, _external=True)
+    base = external_url("fhir.search", resource_type=resource_type)
     settings = _settings()
     entries = []
     for row in page.rows:
@@ -136,7 +145,7 @@ def _searchset(resource_type: str, page: Page, params: dict[str, list[str]]) -> 
         if more:
             links.append({"relation": "next", "url": link(page.offset + page.count)})
     else:
-        links = [{"relation": "self", "url": request.url}]
+        links = [{"relation": "self", "url": absolute(request.full_path.rstrip("?"))}]
         if more:
             next_params = {k: v for k, v in params.items() if k != "_offset"}
             next_params["_offset"] = [str(page.offset + page.count)]
@@ -171,24 +180,37 @@ def _kickoff(level: str) -> Response:
         if since.tzinfo is None:
             since = since.replace(tzinfo=timezone.utc)
     types = [t for v in request.args.getlist("_type") for t in v.split(",") if t] or None
+    token = g.api_token
+    if not token.bulk:
+        return outcome(403, "forbidden", "This token may not start bulk exports.")
+    allowed = token.resource_types
+    if allowed is not None:
+        if level == "patient" and "Patient" not in allowed:
+            return outcome(403, "forbidden", "This token may not read Patient.")
+        refused = sorted(set(types or ()) - allowed)
+        if refused:
+            return outcome(403, "forbidden", f"This token may not read {', '.join(refused)}.")
+        types = types or sorted(allowed)
     try:
         job = bulk.start(level, types, since, request.args.get("_outputFormat"), g.api_token,
-                         request.url)
+                         absolute(request.full_path.rstrip("?")))
     except SearchError as exc:
         return outcome(400, "not-supported", str(exc))
     on_commit(lambda: tasks.run_bulk_export(job.id))  # the worker must see the job's row
-    status_url = url_for("fhir.export_status", job_id=job.id, _external=True)
+    status_url = external_url("fhir.export_status", job_id=job.id)
     return Response(status=202, headers={"Content-Location": status_url})
 
 
 @bp.route("/$export")
 @token_required
+@per_token("INTAKE_EXPORT_LIMIT", shared="bulk-export")
 def system_export() -> Response:
     return _kickoff("system")
 
 
 @bp.route("/Patient/$export")
 @token_required
+@per_token("INTAKE_EXPORT_LIMIT", shared="bulk-export")
 def patient_export() -> Response:
     return _kickoff("patient")
 
@@ -219,8 +241,8 @@ def export_status(job_id: str) -> Response:
         "request": job.request_url,
         "requiresAccessToken": True,
         "output": [{"type": o["type"], "count": o["count"],
-                    "url": url_for("fhir.export_file", job_id=job.id, filename=o["file"],
-                                   _external=True)} for o in job.output],
+                    "url": external_url("fhir.export_file", job_id=job.id,
+                                        filename=o["file"])} for o in job.output],
         "error": [],
     }
     return Response(orjson.dumps(manifest), status=200, mimetype="application/json",
@@ -252,6 +274,11 @@ def export_file(job_id: str, filename: str) -> Response:
 @bp.errorhandler(404)
 def not_found(error: Any) -> Response:
     return outcome(404, "not-found", "Not found.")
+
+
+@bp.errorhandler(429)
+def too_many(error: Any) -> Response:
+    return outcome(429, "throttled", "Too many requests with this token: wait and try again.")
 
 
 @bp.errorhandler(405)

@@ -25,6 +25,8 @@ from intake.extensions import limiter, login_manager
 from intake.forms import attach_errors
 from intake.forms.kiosk import (FORM_STEPS, STEP_FORMS, STEPS, EnrollForm,
                                 KioskButtonForm, KioskForm, date_pattern)
+from intake.inputs import body_limit, cards
+from intake.limits import per_device
 from intake.security import public
 from intake.services import FieldErrors, audit, kiosk
 from intake.templating import render_form
@@ -51,9 +53,6 @@ def kiosk_context() -> Any:
             session.get("draft"):
         _wipe("idle")
     session["seen"] = now
-    if request.endpoint == "kiosk.step" and request.method == "POST":
-        # Up to four card photos in one post.
-        request.max_content_length = 4 * current_app.config["INTAKE_CARD_MAX_BYTES"] + 2**20
     return None
 
 
@@ -80,6 +79,7 @@ def expired_form(error: CSRFError) -> Any:
 @bp.errorhandler(400)
 @bp.errorhandler(404)
 @bp.errorhandler(413)
+@bp.errorhandler(429)
 def kiosk_error(error: Any) -> Any:
     return render_template("kiosk/error.html", code=error.code), error.code
 
@@ -264,6 +264,7 @@ def _save_pictures(step: str, draft: Any) -> dict[str, str]:
 
 @bp.route("/step/<step>", methods=["GET", "POST"])
 @kiosk_device_required
+@body_limit(cards(4))  # up to four card photos in one post
 def step(step: str) -> Any:
     if step not in FORM_STEPS:
         abort(404)
@@ -376,6 +377,7 @@ def review() -> Any:
 
 @bp.route("/submit", methods=["POST"])
 @kiosk_device_required
+@per_device("INTAKE_KIOSK_SUBMIT_LIMIT")  # a copied device cookie cannot flood the queue
 def submit() -> Any:
     # CSRFProtect has checked the token before the view, as on every POST.
     draft = _current_draft()  # locked: a second Send of it waits, then finds it gone

@@ -13,6 +13,7 @@ from intake.forms import attach_errors
 from intake.forms.coverage import CardForm, CoverageForm, EndCoverageForm
 from intake.forms.admin import ToggleForm
 from intake.forms.patient import DuplicateProbeForm, PatientForm, SearchForm
+from intake.inputs import body_limit, cards
 from intake.models.user import Role
 from intake.security import roles_required
 from intake.services import FieldErrors, coverages, duplicates, patients, visits
@@ -147,6 +148,7 @@ def _save_cards(coverage: Any, form: CoverageForm) -> None:
 
 @bp.route("/patients/<int:patient_id>/coverages/new", methods=["GET", "POST"])
 @roles_required(*DESK)
+@body_limit(cards(2))
 def add_coverage(patient_id: int) -> Any:
     chart = patients.get_patient(patient_id, purpose="edit_view")
     form = _coverage_form(chart)
@@ -167,6 +169,7 @@ def add_coverage(patient_id: int) -> Any:
 
 @bp.route("/patients/<int:patient_id>/coverages/<int:coverage_id>/edit", methods=["GET", "POST"])
 @roles_required(*DESK)
+@body_limit(cards(2))
 def edit_coverage(patient_id: int, coverage_id: int) -> Any:
     chart = patients.get_patient(patient_id, purpose="edit_view")
     coverage = coverages.get_coverage(chart, coverage_id)
@@ -218,6 +221,7 @@ def move_coverage(patient_id: int, coverage_id: int, direction: str) -> Any:
 
 @bp.route("/patients/<int:patient_id>/coverages/<int:coverage_id>/cards", methods=["POST"])
 @roles_required(*DESK)
+@body_limit(cards(1))
 def upload_card(patient_id: int, coverage_id: int) -> Any:
     chart = patients.get_patient(patient_id, purpose="edit_view")
     coverage = coverages.get_coverage(chart, coverage_id)

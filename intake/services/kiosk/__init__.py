@@ -13,8 +13,8 @@ patient. The names below are the package's interface."""
 from intake.services.kiosk.consents import (COMMUNICATION_CHOICES, CONSENTS, ConsentDocument,
                                             consent_text, sign_consents)
 from intake.services.kiosk.devices import (DeviceSession, authenticate_device, create_device,
-                                           enroll, get_device, issue_code, list_devices,
-                                           revoke_device)
+                                           enroll, get_device, issue_code, list_devices, revoke_device,
+                                           submissions_last_hour)
 from intake.services.kiosk.drafts import (completed_steps, discard_draft, draft_cards,
                                           draft_picture, draft_signatures, load_draft,
                                           purge_expired, remove_draft_card, save_draft_card,
@@ -37,5 +37,6 @@ __all__ = [
     "list_devices", "load_draft", "merge", "merge_rows", "parse_signature", "patient_data",
     "pending_submissions", "purge_expired", "reject", "remove_draft_card", "revoke_device",
     "save_draft_card", "save_signature", "save_step", "set_language", "setting",
-    "sign_consents", "start_draft", "step_values", "submission_picture", "submit",
+    "sign_consents", "start_draft", "step_values", "submission_picture", "submissions_last_hour",
+    "submit",
 ]

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any, NamedTuple
 
 from intake.extensions import db
-from intake.models import KioskDevice, KioskDraft
+from intake.models import KioskDevice, KioskDraft, KioskSubmission
 from intake.models.base import utcnow
 from intake.services import FieldErrors, NotFound, audit
 from intake.services.kiosk.drafts import delete_draft, digest, setting
@@ -35,6 +35,17 @@ def list_devices() -> list[KioskDevice]:
     return list(db.session.execute(
         db.select(KioskDevice).order_by(KioskDevice.revoked_at.is_not(None), KioskDevice.id)
     ).scalars())
+
+
+def submissions_last_hour() -> dict[int, int]:
+    """Submissions per device in the last hour: what the admin's kiosk page
+    shows, so a device that floods (a copied cookie) stands out to revoke."""
+    since = utcnow() - timedelta(hours=1)
+    rows = db.session.execute(
+        db.select(KioskSubmission.device_id, db.func.count())
+        .where(KioskSubmission.submitted_at >= since, KioskSubmission.device_id.is_not(None))
+        .group_by(KioskSubmission.device_id)).all()
+    return {device_id: count for device_id, count in rows}
 
 
 def get_device(device_id: int) -> KioskDevice:

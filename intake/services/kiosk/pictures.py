@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from flask import current_app
-from PIL import Image, UnidentifiedImageError
 
+from intake import images, private
 from intake.extensions import db
 from intake.models import KioskDraft, KioskSubmission
 from intake.services import FieldErrors, coverages
@@ -34,7 +34,7 @@ CARD_SLOTS = ("primary_front", "primary_back", "secondary_front", "secondary_bac
 
 def kiosk_dir() -> Path:
     folder = Path(current_app.config["INTAKE_UPLOAD_DIR"]) / "kiosk"
-    folder.mkdir(parents=True, exist_ok=True)
+    private.make_dir(folder)
     return folder
 
 
@@ -75,14 +75,12 @@ def parse_signature(data_url: str) -> bytes | None:
         raise ValueError("not a PNG data URL")
     try:
         raw = base64.b64decode(data_url[len(prefix):], validate=True)
-        with Image.open(io.BytesIO(raw)) as img:
-            if img.format != "PNG":
-                raise ValueError("not a PNG")
+        with images.open_checked(raw, {"PNG"}) as img:
             width, height = img.size
             if width > SIGNATURE_MAX_SIDE or height > SIGNATURE_MAX_SIDE:
                 raise ValueError("too large")
-            img = img.convert("RGBA")
-    except (binascii.Error, UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+            img = images.pixels_only(img.convert("RGBA"))  # no text chunks, no profile
+    except (binascii.Error, images.ImageRefused, OSError) as exc:
         raise ValueError("unreadable signature") from exc
     if img.getchannel("A").getbbox() is None:
         return None  # nothing drawn
@@ -104,9 +102,10 @@ def store_card(slot: str, stream: IO[bytes]) -> str | None:
     if len(raw) > max_bytes:
         raise FieldErrors({slot: ["too_large"]})
     try:
-        picture = coverages._reencode(raw)  # noqa: SLF001 - the one card re-encoder
-    except FieldErrors as exc:
-        raise FieldErrors({slot: ["unreadable"]}) from exc
+        picture = images.reencode_jpeg(raw, formats=coverages.CARD_FORMATS,
+                                       max_side=coverages.CARD_MAX_SIDE)
+    except images.ImageRefused as exc:
+        raise FieldErrors({slot: [exc.code]}) from None
     name = f"{uuid.uuid4().hex}.jpg"
     (kiosk_dir() / name).write_bytes(picture)
     return name

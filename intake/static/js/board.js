@@ -8,6 +8,11 @@
   var pause = document.getElementById("board-pause");
   box.hidden = false;
   setInterval(function () {
-    if (!pause.checked && !document.hidden) { window.location.reload(); }
+    if (!pause.checked && !document.hidden) {
+      // ?auto=1: a timed refresh is not activity, so the idle sign-out still comes.
+      var url = new URL(window.location.href);
+      url.searchParams.set("auto", "1");
+      window.location.replace(url.toString());
+    }
   }, Number(box.dataset.seconds) * 1000);
 })();
