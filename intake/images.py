@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from typing import Iterable
+from collections.abc import Iterable
 
 from flask import current_app, g, has_app_context, has_request_context
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -78,8 +78,6 @@ def open_checked(raw: bytes, formats: Iterable[str]) -> Image.Image:
             raise ImageRefused(f"These pictures are more than {_megapixels(budget)} megapixels "
                                f"together; send fewer or smaller pictures.", "too_large")
         setattr(g, _SPENT, spent)
-    # The header said one size: the decoder may not go past it.
-    img.MAX_IMAGE_PIXELS = limit  # type: ignore[attr-defined]
     return img
 
 

@@ -4,7 +4,6 @@ and the card images that go with them."""
 from __future__ import annotations
 
 import hashlib
-import io
 import uuid
 from collections.abc import Mapping
 from datetime import date
