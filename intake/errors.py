@@ -63,7 +63,8 @@ def init_app(app: Flask) -> None:
     def untrusted_host(error: SecurityError) -> Any:
         # A Host header not in TRUSTED_HOSTS (intake/urls.py): no page, whose
         # links would need that host to be built.
-        return Response("400 Bad Request: this server does not answer for that host name.\n",
+        return Response("400 Bad Request: this server does not answer for that host name "
+                        "(INTAKE_TRUSTED_HOSTS, INTAKE_BASE_URL).\n",
                         400, mimetype="text/plain")
 
     @app.errorhandler(HTTPException)

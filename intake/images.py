@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from typing import Iterable
+from collections.abc import Iterable
 
 from flask import current_app, g, has_app_context, has_request_context
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -78,8 +78,6 @@ def open_checked(raw: bytes, formats: Iterable[str]) -> Image.Image:
             raise ImageRefused(f"These pictures are more than {_megapixels(budget)} megapixels "
                                f"together; send fewer or smaller pictures.", "too_large")
         setattr(g, _SPENT, spent)
-    # The header said one size: the decoder may not go past it.
-    img.MAX_IMAGE_PIXELS = limit  # type: ignore[attr-defined]
     return img
 
 
@@ -95,8 +93,11 @@ def reencode_jpeg(raw: bytes, *, formats: Iterable[str], max_side: int,
     img = open_checked(raw, formats)
     try:
         with img:
-            if img.format == "JPEG":
-                img.draft("RGB", (max_side, max_side))  # decode at 1/2, 1/4, 1/8 scale: fast
+            width, height = img.size
+            ratio = max_side / max(width, height)
+            if img.format == "JPEG" and ratio < 1:
+                # Decode at 1/2, 1/4 or 1/8 scale, never below the size kept: fast.
+                img.draft("RGB", (max(1, int(width * ratio)), max(1, int(height * ratio))))
             upright = ImageOps.exif_transpose(img).convert("RGB")
             upright.thumbnail((max_side, max_side))
             clean = pixels_only(upright)
