@@ -48,7 +48,7 @@ def test_book_from_open_times_then_reschedule(page, office, assert_accessible):
     page.get_by_role("link", name="Book appointment", exact=True).click()
     page.get_by_label("Appointment type", exact=True).select_option(label="Follow-up (20 min)")
     first = page.locator("#open-slots button.slot").first
-    expect(first).to_contain_text("Jane Hartley, MD")
+    expect(first).to_contain_text("Jane Hartley, MD", timeout=20_000)  # fetched as chosen
     first.click()
     expect(page.get_by_label("Time", exact=True)).not_to_have_value("")
     page.get_by_label("Reason", exact=True).fill("Blood pressure check")

@@ -425,6 +425,25 @@ QUERY_PARAMS = ("q", "day", "date", "date_from", "date_to", "payer_id", "action"
                 "message", "lang", "language", "step", "reason", "notice", "_format")
 
 
+def _appointment(app, patient_id):
+    """A booked appointment, so the schedule's pages render (and could reflect)."""
+    from datetime import time as clock_time
+
+    from intake.models import AppointmentType, Provider
+    from intake.services.schedule import booking
+
+    with app.app_context():
+        kind = AppointmentType(name="Follow-up", minutes=20)
+        db.session.add(kind)
+        db.session.flush()
+        provider = db.session.execute(db.select(Provider.id)).scalars().first()
+        appt = booking.book({"patient_id": patient_id, "provider_id": provider,
+                             "type_id": kind.id, "overbook_reason": "attack tests",
+                             "start": booking.local_start(FY2026_DAY, clock_time(10))})
+        db.session.commit()
+        return appt.id
+
+
 @pytest.mark.parametrize("role", ["anonymous", "receptionist", "billing", "admin", "kiosk"])
 def test_e_no_query_parameter_is_reflected_unescaped(app, atk_two_patients, client_as, role):
     a = atk_two_patients["a"]
@@ -434,7 +453,8 @@ def test_e_no_query_parameter_is_reflected_unescaped(app, atk_two_patients, clie
               "line_id": a["line"], "payment_id": a["payment"], "fee_id": 1,
               "resource_type": "Patient", "resource_id": str(a["patient"]),
               "job_id": "none", "filename": "Patient.ndjson", "submission_id": 1,
-              "device_id": 1, "step": "about", "key": "sig-treatment"}
+              "device_id": 1, "step": "about", "key": "sig-treatment",
+              "appointment_id": _appointment(app, a["patient"])}
     if role == "anonymous":
         client = app.test_client()
     elif role == "kiosk":
@@ -803,7 +823,8 @@ def test_i_every_post_without_a_token_is_refused(make_app, tmp_path):
                   "line_id": line.id, "payment_id": pay.id,
                   "fee_id": getattr(fee, "id", 1), "device_id": device.id,
                   "resource_type": "Patient", "resource_id": str(p.id), "job_id": "x",
-                  "filename": "Patient.ndjson", "step": "about", "key": "sig-treatment"}
+                  "filename": "Patient.ndjson", "step": "about", "key": "sig-treatment",
+                  "appointment_id": 1}
     # A pending submission (the kiosk pages need tokens now: post them).
     values["submission_id"] = 1
     staff = app.test_client()
