@@ -739,6 +739,9 @@ def print_result(r: Result) -> None:
     if errors:
         shown = collections.Counter(f"{s.kind}: {s.detail}" for s in errors).most_common(5)
         print("   errors: " + "; ".join(f"{what} (x{n})" for what, n in shown))
+    if late > 1.0:
+        print(f"   WARNING: the client fell {late:.1f} s behind its schedule: the machine stalled "
+              f"everything, so these latencies are the machine's, not the server's; run it again")
     print(f"   CPU: the server used {r.server_cores:.2f} cores and the worker {r.worker_cores:.2f} "
           f"(of {os.cpu_count()}, shared with the client and the rest of the machine)")
     if "bare GET" in kinds:
