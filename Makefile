@@ -6,7 +6,7 @@ PORT ?= 5000
 HOST ?= 127.0.0.1
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run init test test-sqlite test-postgres browser-deps fhir-validator bench clean
+.PHONY: run init test test-fast test-sqlite test-postgres lint browser-deps fhir-validator bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ fhir-validator:
 
 test: $(VENV)/.test-installed browser-deps fhir-validator
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Without the browser and the slow multi-process tests: the loop while editing.
+test-fast: $(VENV)/.test-installed fhir-validator
+	$(BIN)/python -m pytest -m "not browser and not slow" $(PYTEST_ARGS)
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check intake tests benchmarks tools
 
 test-postgres: $(VENV)/.test-installed browser-deps fhir-validator
 	INTAKE_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)

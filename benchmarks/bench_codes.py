@@ -105,7 +105,8 @@ def check_ratio(engine: CodeEngine) -> tuple[float, float, float]:
     return base / warm, base / first, warm * 1e9
 
 
-def naive_scan(table: CodeTable, texts: list[str], ranks: list[tuple[bool, int, int]], query: str, limit: int) -> list[int]:
+def naive_scan(table: CodeTable, texts: list[str], ranks: list[tuple[bool, int, int]], query: str,
+               limit: int) -> list[int]:
     """The obvious search: test every row, keep matches, return the best ``limit``."""
     prefix = clean(query).replace(".", "")
     if any(ch.isdigit() for ch in prefix):

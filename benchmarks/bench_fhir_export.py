@@ -21,6 +21,7 @@ Targets: ours >= 40% of raw, >= 10x naive, growth < 30 MB from 10k to 100k.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import random
@@ -269,10 +270,10 @@ def naive(db_path: Path, sample: int) -> tuple[int, float]:
 
     from intake.extensions import db
     from intake.fhir import mappers as M
-    from intake.fhir.strict import model_class
     from intake.models import Coverage, Patient, Visit
 
-    classes = {t: model_class(t) for t in ("Patient", "Coverage", "RelatedPerson", "Encounter", "Claim")}
+    classes = {t: getattr(importlib.import_module(f"fhir.resources.R4B.{t.lower()}"), t)
+               for t in ("Patient", "Coverage", "RelatedPerson", "Encounter", "Claim")}
     app = make_app(db_path)
     with app.app_context(), tempfile.TemporaryFile() as fh:
         start = time.perf_counter()

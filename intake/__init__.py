@@ -33,7 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     logs.init_app(app)  # first: request ids on every hook's lines; no PHI in logs
 
     from intake import database
-    from intake.blueprints.kiosk.access import KioskSessionInterface, select_locale
+    from intake.sessions import KioskSessionInterface, select_locale
     from intake.extensions import babel, bootstrap, csrf, db, login_manager, migrate
 
     db.init_app(app)
@@ -47,13 +47,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         database.configure_engine(db.engine)
 
-    from intake import errors, inputs, security, templating
+    from intake import errors, inputs, security, tasks, templating
 
-    database.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
     inputs.init_app(app)  # NUL in URLs, ids past INTEGER: 400/404 before any view
+    tasks.init_app(app)  # the worker's queue, from this app's configuration
     database.commit_at_the_edge(app)  # last: its after_request hook runs first
 
     from intake.blueprints.admin import bp as admin_bp

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from flask import current_app, g
+from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from intake import create_app
@@ -20,7 +20,7 @@ from intake.codes.cli import codes_cli
 from intake.fhir.cli import fhir_cli
 from intake.extensions import db
 from intake.models.user import Role
-from intake.services import FieldErrors
+from intake.services import FieldErrors, audit
 
 if TYPE_CHECKING:
     from intake.services.audit import ChainReport
@@ -68,7 +68,7 @@ def init_command() -> None:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = ensure_secret_key(app.instance_path)
     upgrade()
-    g.audit_actor = "cli:init"
+    audit.act_as("cli:init")
     added = payers.seed_payers()
     password = os.environ.get("INTAKE_ADMIN_PASSWORD")
     try:
@@ -104,7 +104,7 @@ def users_create(username: str, role: str, password_stdin: bool) -> None:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    g.audit_actor = "cli:users"
+    audit.act_as("cli:users")
     try:
         user = users.create_user(username, password, role)
     except FieldErrors as exc:
@@ -127,7 +127,7 @@ def demo_command(count: int, kiosk_count: int, seed: int | None) -> None:
     from intake.models import User
     from intake.models.user import Role as R
 
-    g.audit_actor = "cli:demo"
+    audit.act_as("cli:demo")
     payers.seed_payers()
     # Demo payments need someone who took them: the first receptionist or admin.
     staff = db.session.execute(db.select(User.id).where(User.role.in_([R.RECEPTIONIST, R.ADMIN]))
@@ -156,7 +156,7 @@ def tokens_create(name: str) -> None:
     """Create a token for NAME (a system); it is printed once."""
     from intake.services import tokens
 
-    g.audit_actor = "cli:tokens"
+    audit.act_as("cli:tokens")
     try:
         token, plain = tokens.create_token(name)
     except FieldErrors as exc:
@@ -185,7 +185,7 @@ def tokens_revoke(token_id: int) -> None:
     """Revoke a token at once."""
     from intake.services import tokens
 
-    g.audit_actor = "cli:tokens"
+    audit.act_as("cli:tokens")
     try:
         token = tokens.revoke(token_id)
     except FieldErrors as exc:
@@ -201,9 +201,8 @@ def worker_command(threads: int) -> None:
     """Run the background worker (bulk exports, expiry of export files)."""
     from huey.consumer import Consumer
 
-    from intake.tasks import bind_app, huey
+    from intake.tasks import huey  # create_app has pointed it at this app
 
-    bind_app(current_app._get_current_object())
     Consumer(huey, workers=threads, worker_type="thread", periodic=True).run()
 
 
@@ -325,7 +324,7 @@ def backup_command(output: Path | None, as_json: bool) -> None:
 
     from intake.services import backup
 
-    g.audit_actor = "cli:backup"
+    audit.act_as("cli:backup")
     with _refused_backup():
         result = backup.backup(output)
     db.session.commit()
@@ -359,7 +358,7 @@ def restore_command(file: Path, yes: bool) -> None:
                    f"{info.revision} and {pictures}. Restoring replaces the database and the "
                    f"pictures; run again with --yes to do it.", err=True)
         sys.exit(1)
-    g.audit_actor = "cli:restore"
+    audit.act_as("cli:restore")
     with _refused_backup():
         result = backup.restore(file)
     db.session.commit()

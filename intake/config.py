@@ -26,7 +26,20 @@ class Defaults:
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
     INTAKE_CARD_MAX_BYTES = 8 * 1024 * 1024
     INTAKE_DEFAULT_REGION = "US"
-    INTAKE_DUPLICATE_THRESHOLD = 60
+    INTAKE_DUPLICATE_THRESHOLD = 60  # a score from this up is shown as a likely duplicate
+    # Password hashing: argon2-cffi's defaults (RFC 9106 low-memory profile); tests lower them.
+    INTAKE_ARGON2_TIME_COST = 3
+    INTAKE_ARGON2_MEMORY_KIB = 65536
+    INTAKE_LOG_LEVEL = "INFO"
+    INTAKE_HUEY_REDIS_URL: str | None = None  # the worker's queue in Redis (default: SQLite)
+    INTAKE_EXPORT_TTL_HOURS = 24  # a bulk export's files are kept this long
+    # Kiosk timers.
+    INTAKE_KIOSK_ENROLL_CODE_MINUTES = 15
+    INTAKE_KIOSK_DEVICE_COOKIE_DAYS = 400  # browsers cap cookie lifetimes at 400 days
+    INTAKE_KIOSK_IDLE_WARNING_SECONDS = 90  # warning shown after this much inactivity
+    INTAKE_KIOSK_IDLE_TIMEOUT_SECONDS = 120  # then wiped, in the page and on the server
+    INTAKE_KIOSK_DRAFT_MAX_MINUTES = 60  # a draft never lives longer than this
+    INTAKE_KIOSK_DONE_SECONDS = 20  # the thank-you page returns to the start
     INTAKE_SEARCH_LIMIT = 50
     # Redirect to https and send HSTS: set behind TLS (with SESSION_COOKIE_SECURE).
     INTAKE_FORCE_HTTPS = False

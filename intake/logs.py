@@ -136,7 +136,7 @@ def init_app(app: Flask) -> None:
         if not _has_filter(logger, RedactQueryStrings):
             logger.addFilter(RedactQueryStrings())
     if app.config.get("INTAKE_LOG_JSON", not app.testing):
-        configure_logging(app.config.get("INTAKE_LOG_LEVEL", "INFO"))
+        configure_logging(app.config["INTAKE_LOG_LEVEL"])
 
     @app.before_request
     def start_request() -> None:

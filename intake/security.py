@@ -10,6 +10,7 @@ from flask import Flask, abort, request
 from flask_login import current_user
 
 from intake.extensions import login_manager
+from intake.services import audit
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,6 +78,14 @@ def init_app(app: Flask) -> None:
         permissions_policy={"camera": "self", "geolocation": "()", "microphone": "()"},
     )
     limiter.init_app(app)
+
+    @app.before_request
+    def staff_actor() -> None:
+        """Who acts in this request, for the audit log and who-did-it columns:
+        the signed-in staff member (an API token or a kiosk device is named
+        by its own blueprint's check)."""
+        if not (request.endpoint or "").endswith("static") and current_user.is_authenticated:
+            audit.act_as(current_user.username, current_user.id)
 
     @app.after_request
     def no_store(response: Any) -> Any:

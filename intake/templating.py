@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask
+from flask import Flask, render_template
+from flask_babel import format_date
 
 from intake import vocab
 from intake.normalize import format_phone
@@ -21,8 +22,20 @@ def us_date(value: date | datetime | None) -> str:
     return value.strftime("%m/%d/%Y") if value else ""
 
 
+def local_date(value: date | None) -> str:
+    """A date in words, in the page's language (14 marca 1980 on a Polish kiosk)."""
+    return format_date(value, format="long") if value else ""
+
+
+def render_form(template: str, form: Any, **context: Any) -> tuple[str, int]:
+    """A page with `form` on it (as `form`): 422 when the form has errors, so
+    the typed values come back with a message next to each field; else 200."""
+    return render_template(template, form=form, **context), 422 if form.errors else 200
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(phone=format_phone, money=money, us_date=us_date,
+                                 local_date=local_date,
                                  payment_kind=lambda k: vocab.PAYMENT_KINDS.get(k, k),
                                  payment_method=lambda m: vocab.PAYMENT_METHODS.get(m, m))
 

@@ -46,6 +46,20 @@ MARITAL_STATUS = [  # HL7 v3 MaritalStatus
     ("UNK", "Unknown"),
 ]
 
+# The kiosk's languages (translations in intake/translations), in the order
+# the language screen lists them.
+KIOSK_LANGUAGES = ("en", "es", "pl", "nl", "fr", "id", "ro")
+# Language names in their own language: a reader finds their own.
+LANGUAGE_ENDONYMS = {
+    "en": "English", "es": "Español", "pl": "Polski", "nl": "Nederlands", "fr": "Français",
+    "id": "Bahasa Indonesia", "ro": "Română", "zh": "中文", "vi": "Tiếng Việt",
+    "ar": "العربية", "ru": "Русский", "ko": "한국어", "tl": "Tagalog", "pt": "Português",
+    "ht": "Kreyòl ayisyen", "de": "Deutsch", "it": "Italiano", "uk": "Українська",
+}
+# The consents a kiosk patient signs, in the order shown (texts in
+# intake/services/kiosk/consents/<kind>.toml).
+CONSENT_KINDS = ("treatment", "privacy", "financial", "communication")
+
 LANGUAGES = [  # BCP-47
     ("en", "English"),
     ("es", "Spanish"),

@@ -110,11 +110,8 @@ def make_app(migrated_template: str, tmp_path: Path) -> Iterator[Callable[..., F
     url = fresh_database(migrated_template, tmp_path)
 
     def factory(**extra: Any) -> Flask:
-        from intake import tasks
-
-        app = _app(tmp_path, url, **extra)
+        app = _app(tmp_path, url, **extra)  # background tasks run against it (create_app)
         made.append(app)
-        tasks.bind_app(app)  # background tasks run against this test's app
         return app
 
     yield factory
@@ -251,6 +248,27 @@ def create_visit(app: Flask, create_provider: Callable[..., int]) -> Callable[..
             visit = visits.create_visit(db.session.get(Patient, patient_id), data)
             db.session.commit()
             return visit.id
+    return factory
+
+
+@pytest.fixture
+def billable_visit(app: Flask, create_visit: Callable[..., int]) -> Callable[..., int]:
+    """A visit of `patient_id` on FY2026_DAY coded as the billing tests need it:
+    E11.9 and one 99213 line at $90 pointing at it; `locked=True` also locks
+    the charges for billing. Returns the visit's id."""
+    from intake.models import Visit
+    from intake.services import charges
+
+    def factory(patient_id: int, *, locked: bool = False) -> int:
+        visit_id = create_visit(patient_id, day=FY2026_DAY)
+        with app.app_context():
+            visit = db.session.get(Visit, visit_id)
+            charges.add_diagnosis(visit, "E11.9")
+            charges.save_line(visit, {"code": "99213", "pointers": [1], "unit_price_cents": 9000})
+            if locked:
+                charges.lock(visit)
+            db.session.commit()
+        return visit_id
     return factory
 
 

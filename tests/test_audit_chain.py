@@ -87,7 +87,7 @@ def test_rows_are_chained_in_commit_order(app, runner):
         assert [r.seq for r in rows] == list(range(1, 9))
         assert [r.id for r in rows] == sorted(r.id for r in rows)
         assert rows[0].prev_hash == "0" * 64
-        for before, row in zip(rows, rows[1:]):
+        for before, row in zip(rows, rows[1:], strict=False):
             assert row.prev_hash == before.row_hash
             assert row.row_hash == audit.row_hash(row)
         report = audit.verify()
@@ -108,7 +108,7 @@ def test_a_request_records_its_rows_at_commit(app, client, create_user):
 
     _, username = create_user("receptionist")
     assert login(client, username).status_code == 302
-    assert login(client, username, "wrong-password").status_code in (200, 401, 422)
+    assert login(client, username, "wrong-password").status_code == 200  # 200: its audit row commits
     with app.app_context():
         actions = db.session.execute(db.select(AuditEvent.action).order_by(AuditEvent.seq)).scalars().all()
         assert "auth.login" in actions and "auth.login_failed" in actions
@@ -231,7 +231,7 @@ def test_concurrent_writers_form_one_chain(app, runner):
         # Each commit's rows sit together in the chain: one commit, one run of seq.
         pairs = db.session.execute(db.select(AuditEvent.object_id, AuditEvent.detail)
                                    .order_by(AuditEvent.seq)).all()
-        for first, second in zip(pairs[::2], pairs[1::2]):
+        for first, second in zip(pairs[::2], pairs[1::2], strict=False):
             assert first[0] == second[0] and first[1].split()[0] == second[1].split()[0]
     code, out = _verify(runner)
     assert code == 0 and out["rows"] == total

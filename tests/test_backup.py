@@ -25,7 +25,7 @@ from intake.cli import cli
 from intake.extensions import db
 from intake.models import AuditEvent, CardImage, Coverage, Patient
 from intake.services import backup as backup_service
-from tests.conftest import FY2026_DAY, PG_URL
+from tests.conftest import PG_URL
 
 sqlite_only = pytest.mark.skipif(bool(PG_URL), reason="SQLite backup API (PostgreSQL: pg_dump)")
 postgres_only = pytest.mark.skipif(not PG_URL, reason="runs pg_dump against the test database")
@@ -55,10 +55,9 @@ def audit_rows(app: Flask) -> list[tuple]:
 
 
 @pytest.fixture
-def office(app, create_user, create_patient, create_coverage, create_visit):
+def office(app, create_user, create_patient, create_coverage, billable_visit):
     """Patients, coverages, a visit with charges, payments, and their audit rows."""
-    from intake.models import Visit
-    from intake.services import charges, payments
+    from intake.services import payments
 
     staff_id, _ = create_user("receptionist")
     a = create_patient()
@@ -66,11 +65,8 @@ def office(app, create_user, create_patient, create_coverage, create_visit):
                        phone_mobile="+13125550177", email="ada@example.org")
     create_coverage(a)
     create_coverage(b, kind="medicare", member_id="1EG4TE5MK73")
-    visit_id = create_visit(a, day=FY2026_DAY)
+    billable_visit(a)
     with app.app_context():
-        visit = db.session.get(Visit, visit_id)
-        charges.add_diagnosis(visit, "E11.9")
-        charges.save_line(visit, {"code": "99213", "pointers": [1], "unit_price_cents": 9000})
         for patient_id, cents in ((a, 2500), (b, 4000)):
             payments.record_payment(db.session.get(Patient, patient_id),
                                     {"amount_cents": cents, "kind": "copay", "method": "cash"},

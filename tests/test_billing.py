@@ -10,8 +10,8 @@ import orjson
 import pytest
 
 from intake.extensions import db
-from intake.models import BillingExport, ExportedVisit, Visit
-from intake.services import charges, practice
+from intake.models import BillingExport, ExportedVisit
+from intake.services import practice
 from tests.conftest import FY2026_DAY
 
 
@@ -21,7 +21,7 @@ def billing_client(client_as):
 
 
 @pytest.fixture
-def visits_(app, create_patient, create_coverage, create_visit):
+def visits_(app, create_patient, create_coverage, create_visit, billable_visit):
     """One visit ready to bill, one with findings (no coverage, not locked)."""
     with app.app_context():
         practice.save_practice({"name": "Lakeside Family Medicine", "npi": "1245319599",
@@ -29,15 +29,9 @@ def visits_(app, create_patient, create_coverage, create_visit):
         db.session.commit()
     ready_patient = create_patient()
     create_coverage(ready_patient)
-    ready = create_visit(ready_patient, day=FY2026_DAY)
+    ready = billable_visit(ready_patient, locked=True)
     other = create_patient(family_name="Okafor", given_name="Ada", phone_mobile="+13125550177")
     held = create_visit(other, day=FY2026_DAY)
-    with app.app_context():
-        visit = db.session.get(Visit, ready)
-        charges.add_diagnosis(visit, "E11.9")
-        charges.save_line(visit, {"code": "99213", "pointers": [1], "unit_price_cents": 9000})
-        charges.lock(visit)
-        db.session.commit()
     return ready, held
 
 

@@ -60,7 +60,7 @@ def _another_writer_is_locked_out(path: str) -> None:
 def _sqlite_path(app) -> str:
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if not uri.startswith("sqlite:///"):
-        pytest.skip("the writer queue is for SQLite files")
+        pytest.skip("SQLite file locking")
     return uri.removeprefix("sqlite:///")
 
 
@@ -79,8 +79,9 @@ with app.app_context():
 
 def test_sqlite_writers_in_several_processes_lose_nothing(app, tmp_path):
     """Three processes each add 1 a hundred times by reading then writing:
-    each turn in the writer queue is a whole transaction, so no update is
-    lost and none fails with "database is locked"."""
+    BEGIN IMMEDIATE makes each transaction whole and the busy timeout makes
+    the others wait their turn, so no update is lost and none fails with
+    "database is locked"."""
     import os
     import subprocess
     import sys
@@ -96,54 +97,6 @@ def test_sqlite_writers_in_several_processes_lose_nothing(app, tmp_path):
     assert [p.returncode for p in procs] == [0, 0, 0], errors
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT n FROM queue_counter").fetchone()[0] == 300
-    assert os.path.exists(path + "-writer.lock")
-
-
-def test_sqlite_writer_waits_for_the_queue_and_gives_up_to_sqlite(app, monkeypatch):
-    """A transaction waits while another process holds the queue's flock and
-    starts the moment it is released; past the busy timeout it goes on to
-    SQLite's own lock instead of waiting for ever, and the queue still works."""
-    import fcntl
-    import os
-    import threading
-    import time
-
-    from intake import database
-
-    path = _sqlite_path(app)
-    other = os.open(path + "-writer.lock", os.O_RDWR | os.O_CREAT)
-
-    def transaction(done: list[float]) -> None:
-        with app.app_context():
-            with db.engine.begin() as conn:
-                conn.exec_driver_sql("SELECT 1")
-            done.append(time.monotonic())
-
-    try:
-        fcntl.flock(other, fcntl.LOCK_EX)
-        done: list[float] = []
-        worker = threading.Thread(target=transaction, args=(done,))
-        worker.start()
-        time.sleep(0.3)
-        assert done == []  # still waiting for its turn
-        released = time.monotonic()
-        fcntl.flock(other, fcntl.LOCK_UN)
-        worker.join(5)
-        assert done and done[0] - released < 0.1  # polled in steps of at most 1 ms
-
-        monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 200)
-        fcntl.flock(other, fcntl.LOCK_EX)
-        done = []
-        transaction(done)  # gives up on the queue after 0.2 s; SQLite itself is free
-        assert done
-    finally:
-        fcntl.flock(other, fcntl.LOCK_UN)
-        os.close(other)
-    done = []
-    worker = threading.Thread(target=transaction, args=(done,))
-    worker.start()
-    worker.join(5)
-    assert done  # the thread lock was handed back when the queue was given up
 
 
 def test_foreign_keys_are_enforced(app):
@@ -190,50 +143,6 @@ def _another_writer_commits(path: str) -> None:
         other.close()
 
 
-def test_a_reads_first_view_writes_under_the_lock_but_reads_without_it(make_app):
-    """While a `reads_first` view reads, another writer commits; its writes
-    (and the audit chain's head) then happen under the write lock."""
-    import threading
-
-    from intake.database import reads_first
-    from intake.security import public
-    from intake.services import audit
-
-    app = make_app()
-    path = _sqlite_path(app)
-    reading, other_done = threading.Event(), threading.Event()
-
-    @app.route("/slow-reader", methods=["POST"])
-    @public
-    @reads_first
-    def slow_reader():
-        db.session.execute(db.select(db.func.count()).select_from(AuditEvent)).scalar()
-        reading.set()
-        assert other_done.wait(5)  # the other writer got in while we read
-        audit.record("test.reads_first")
-        return "ok"
-
-    from intake.models import AuditEvent
-
-    app.config["WTF_CSRF_ENABLED"] = False
-    results: list[int] = []
-    worker = threading.Thread(target=lambda: results.append(
-        app.test_client().post("/slow-reader").status_code))
-    worker.start()
-    assert reading.wait(5)
-    _another_writer_commits(path)  # the reader does not hold the lock
-    with app.app_context():
-        audit.record("test.meanwhile")
-        db.session.commit()
-    other_done.set()
-    worker.join(10)
-    assert results == [200]
-    with app.app_context():
-        actions = db.session.execute(db.select(AuditEvent.action).order_by(AuditEvent.seq)).scalars().all()
-        assert actions[-2:] == ["test.meanwhile", "test.reads_first"]
-        assert audit.verify().ok
-
-
 def test_a_bulk_export_reads_without_the_write_lock(make_app, create_patient, monkeypatch):
     """While the worker writes an export's files, the front desk can write:
     only the job's own updates take the lock. The export still completes."""
@@ -275,7 +184,7 @@ def test_a_bulk_export_reads_without_the_write_lock(make_app, create_patient, mo
         assert job.status == "complete" and job.output[0]["count"] == 1
 
 
-def test_a_failed_commit_is_reported_and_hands_the_turn_on(make_app):
+def test_a_failed_commit_is_reported_and_leaves_no_lock_behind(make_app):
     """A COMMIT that fails (here a deferred foreign key) raises SQLAlchemy's
     own IntegrityError, saves nothing, and leaves no writer waiting."""
     import threading
@@ -309,111 +218,4 @@ def test_a_failed_commit_is_reported_and_hands_the_turn_on(make_app):
     thread = threading.Thread(target=other_writer)
     thread.start()
     thread.join(10)
-    assert took and took[0] < 1  # not the 5 s queue timeout
-
-
-# ---- statements sent straight to the driver (intake.database.DriverStatement) -----
-
-SUBMISSION_COLUMNS = ("device_id", "language", "status", "submitted_at", "data")
-
-
-def _insert_submission(*returning):
-    """A DriverStatement inserting a kiosk submission, RETURNING `returning`."""
-    from sqlalchemy import bindparam
-
-    from intake.database import DriverStatement
-    from intake.models import KioskSubmission
-
-    insert = KioskSubmission.__table__.insert().values({n: bindparam(n) for n in SUBMISSION_COLUMNS})
-    return DriverStatement(insert.returning(*returning) if returning else insert)
-
-
-def _submission(device_id: int, **values):
-    from intake.models.base import utcnow
-
-    return {"device_id": device_id, "language": "en", "status": "pending", "submitted_at": utcnow(),
-            "data": {}, **values}
-
-
-def _device_row(app) -> int:
-    from intake.services import kiosk
-
-    with app.app_context():
-        device, _code = kiosk.create_device("Driver tablet")
-        db.session.commit()
-        return device.id
-
-
-def test_a_driver_statement_stores_and_reads_what_sqlalchemy_would(app):
-    """The same values inserted once through SQLAlchemy and once straight
-    through the driver are stored alike (UTC timestamps, JSON) and read back
-    alike, with the columns' own conversions."""
-    from datetime import datetime, timedelta, timezone
-
-    from intake.models import KioskSubmission
-
-    table = KioskSubmission.__table__
-    insert = _insert_submission(table.c.id, table.c.data, table.c.submitted_at)
-    # Not UTC on the way in: both paths must store it as UTC.
-    at = datetime(2026, 3, 8, 1, 59, 58, 123456, tzinfo=timezone(timedelta(hours=-5)))
-    values = _submission(_device_row(app), language="pl", submitted_at=at,
-                         data={"patient": {"given_name": "Zoë", "races": ["2106-3"]}, "n": 1, "none": None})
-    with app.app_context():
-        connection = db.session.connection()
-        by_orm = connection.execute(table.insert().returning(table.c.id), values).scalar_one()
-        [(by_driver, data, submitted_at)] = insert.rows(connection, values)
-        db.session.commit()
-        assert data == values["data"]  # decoded, not text
-        assert submitted_at == at  # the same instant, read back as an aware datetime
-        raw = {row.id: tuple(row[1:]) for row in db.session.execute(
-            db.select(table.c.id, db.cast(table.c.submitted_at, db.String),
-                      db.cast(table.c.data, db.Text), table.c.language))}
-        assert raw[by_driver] == raw[by_orm]  # byte for byte the same in the database
-        loaded = db.session.get(KioskSubmission, by_driver)
-        assert loaded.data == values["data"] and loaded.submitted_at == at
-        assert loaded.submitted_at.tzinfo is not None
-
-
-def test_a_driver_statement_with_a_bound_limit_and_many_rows(app):
-    from sqlalchemy import select
-
-    from intake.database import DriverStatement
-    from intake.models import KioskSubmission
-
-    table = KioskSubmission.__table__
-    newest = DriverStatement(select(table.c.language).order_by(table.c.id.desc()).limit(2))
-    device_id = _device_row(app)
-    with app.app_context():
-        connection = db.session.connection()
-        _insert_submission().run_many(connection, [_submission(device_id, language=lang)
-                                                   for lang in ("en", "es", "fr")])
-        assert newest.rows(connection) == [("fr",), ("es",)]
-        db.session.commit()
-
-
-def test_a_driver_statement_raises_sqlalchemy_errors(app):
-    from sqlalchemy.exc import IntegrityError
-
-    with app.app_context():
-        connection = db.session.connection()
-        with pytest.raises(IntegrityError):  # no such device: the foreign key
-            _insert_submission().run_many(connection, [_submission(999_999)])
-        db.session.rollback()
-
-
-def test_a_driver_write_takes_the_sqlite_write_lock(make_app):
-    """A reads_first request holds no lock until its first write; a write
-    sent straight to the driver takes it as any other write does."""
-    from intake.database import start_reads_first
-
-    app = make_app()
-    path = _sqlite_path(app)
-    device_id = _device_row(app)
-    with app.app_context():
-        start_reads_first()
-        connection = db.session.connection()
-        assert not connection.connection.dbapi_connection.in_transaction
-        _insert_submission().run_many(connection, [_submission(device_id)])
-        assert connection.connection.dbapi_connection.in_transaction
-        _another_writer_is_locked_out(path)
-        db.session.commit()
+    assert took and took[0] < 1  # not the 5 s busy timeout

@@ -13,6 +13,8 @@ import orjson
 from flask import current_app
 from flask.cli import AppGroup
 
+from intake.services import clock
+
 from .engine import CodeEngine, load_engine
 from .importers import ImportFailed, Progress, import_cpt, import_hcpcs, import_icd10cm
 from .systems import System
@@ -48,6 +50,7 @@ def _json_line(data: object) -> None:
 def check_command(codes: tuple[str, ...], system: str | None, day: date | None, as_json: bool) -> None:
     """Check CODES for a date of service; exit status 1 if any is not valid."""
     engine = _engine()
+    day = day or clock.today()  # the practice's date, not the server's
     results = [engine.check(code, system, day) for code in codes]
     for result in results:
         if as_json:
@@ -71,7 +74,7 @@ def check_command(codes: tuple[str, ...], system: str | None, day: date | None, 
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit per line.")
 def search_command(text: tuple[str, ...], system: str | None, limit: int, day: date | None, as_json: bool) -> None:
     """Find codes by code prefix or by words of their description."""
-    for hit in _engine().search(" ".join(text), system, limit, day):
+    for hit in _engine().search(" ".join(text), system, limit, day or clock.today()):
         if as_json:
             _json_line(hit.to_dict())
         else:

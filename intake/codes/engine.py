@@ -251,7 +251,8 @@ class CodeEngine:
         key = lookup_key(code, system)
         if key is None:
             return CheckResult(raw, code, system, Status.MALFORMED, False, False, "",
-                               f"{code or '(empty)'} is not a {system.label} code: expected {describe_format(system)}", day)
+                               f"{code or '(empty)'} is not a {system.label} code: "
+                               f"expected {describe_format(system)}", day)
         table = self.table_for(system, day)
         if table is None:
             return self._no_table(raw, code, key, system, day)
@@ -326,7 +327,7 @@ def _code_prefix_hits(tables: list[CodeTable], text: str, day: date, limit: int)
     for table in tables:
         ordinal = day.toordinal()
         rows = (r for r in table.prefix_rows(prefix) if table.in_force(r, ordinal))
-        hits += [_hit(table, r) for _, r in zip(range(limit - len(hits)), rows)]
+        hits += [_hit(table, r) for _, r in zip(range(limit - len(hits)), rows, strict=False)]
     return hits
 
 
@@ -347,10 +348,12 @@ def _found(raw: str, code: str, system: System, table: CodeTable, row: int, day:
         # Shortest descriptions first: the general codes a clerk most likely wants.
         children = sorted((r for r in table.prefix_rows(table.codes[row]) if table.kinds[r] in REPORTABLE),
                           key=lambda r: (len(table.descriptions[r]), r))
-        refs = tuple(CodeRef(display_code(table.codes[r], system), table.descriptions[r]) for r in children[:CHILDREN_SHOWN])
+        refs = tuple(CodeRef(display_code(table.codes[r], system), table.descriptions[r])
+                     for r in children[:CHILDREN_SHOWN])
         example = f", e.g. {refs[0].code}" if refs else ""
         return CheckResult(raw, code, system, Status.HEADER, False, False, display,
-                           f"{code} is a header, not billable: use one of the {len(children)} billable codes under it{example}",
+                           f"{code} is a header, not billable: "
+                           f"use one of the {len(children)} billable codes under it{example}",
                            day, release, children=refs, children_total=len(children))
     added, ended = table.added_on(row), table.terminated_on(row)
     if added and day < added:
@@ -368,7 +371,8 @@ def _unknown(raw: str, code: str, key: str, system: System, table: CodeTable, da
     for length in range(len(key) - 1, 2, -1):
         nearest = table.row(key[:length])
         if nearest is not None:
-            reason += f"; nearest existing code: {display_code(table.codes[nearest], system)} ({table.descriptions[nearest]})"
+            reason += (f"; nearest existing code: {display_code(table.codes[nearest], system)} "
+                       f"({table.descriptions[nearest]})")
             break
     return CheckResult(raw, code, system, Status.UNKNOWN, False, False, "", reason, day, table.info.release)
 

@@ -153,7 +153,7 @@ def _check_icd_tree(rows: list[Row], errors: _Errors) -> None:
     kinds = {r.code: r.kind for r in rows}
     if len(kinds) != len(rows):
         errors.add(None, "a code appears twice")
-    for code, following in zip(codes, codes[1:] + [""]):
+    for code, following in zip(codes, codes[1:] + [""], strict=False):
         has_children = following.startswith(code)
         if kinds[code] == "H" and not has_children:
             errors.add(None, f"header {code} has no codes under it: file truncated?")

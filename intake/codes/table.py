@@ -204,7 +204,7 @@ class CodeTable:
     position: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.position = dict(zip(self.codes, range(len(self.codes))))
+        self.position = dict(zip(self.codes, range(len(self.codes)), strict=False))
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -420,7 +420,7 @@ def _read_line(found: _Sections, section: str, line: str, number: int, path: Pat
 
 def _assemble(info: TableInfo, found: _Sections, path: Path) -> CodeTable:
     codes = found.codes
-    if any(a >= b for a, b in zip(codes, islice(codes, 1, None))):
+    if any(a >= b for a, b in zip(codes, islice(codes, 1, None), strict=False)):
         raise TableFormatError(f"{path.name}: rows are not sorted by code or repeat a code")
     kinds = "".join(found.kinds)
     descriptions = found.descriptions.finish()

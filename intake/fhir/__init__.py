@@ -1,10 +1,10 @@
-"""FHIR R4 (4.0.1 on the wire): the only package that imports fhir.resources.
+"""FHIR R4 (4.0.1 on the wire), as plain dicts (fhir.resources checks them in
+the tests only: tests/fhir/strict.py).
 
 - ``mappers``: pure functions from models (or Core rows) to resource dicts
 - ``bundle``: the per-visit transaction Bundle
 - ``checks``: what fhir.resources does not check (references, pointers, NPI, MBI, bindings)
 - ``ndjson``: orjson writers for the bulk export (the fast path)
-- ``strict``: fhir.resources R4B parsing (tests, careful paths; slow)
 - ``cli``: ``intake fhir bundle VISIT_ID``
 """
 

@@ -312,10 +312,6 @@ _RELATIONSHIP_CONCEPT = {code: _concept(S.SUBSCRIBER_RELATIONSHIP, code, label)
                          for code, label in vocab.SUBSCRIBER_RELATIONSHIP}
 
 
-def coverage_status(coverage: Any) -> str:
-    return "active" if coverage.status == "active" else "cancelled"
-
-
 def coverage_resource(coverage: Any, payer: Any) -> Resource:
     """A coverage; ``payer`` is its Payer (row or object: id, kind).
 

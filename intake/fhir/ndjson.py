@@ -45,12 +45,6 @@ def write_ndjson(resources: Iterable[dict[str, Any]], fh: IO[bytes]) -> int:
     return n
 
 
-def ndjson_lines(resources: Iterable[dict[str, Any]]) -> Iterator[bytes]:
-    """The same lines as a generator (for streaming responses)."""
-    for resource in resources:
-        yield orjson.dumps(resource, default=_default, option=orjson.OPT_APPEND_NEWLINE)
-
-
 # -- per-type streams over rows the caller loads in batches -----------------
 
 def patients(rows: Iterable[Any], settings: FhirSettings = M.DEFAULT_SETTINGS) -> Iterator[dict[str, Any]]:

@@ -22,3 +22,8 @@ class PayerForm(BaseForm):
 
 class ToggleForm(BaseForm):
     """A bare POST with CSRF, for buttons."""
+
+
+class DeviceForm(BaseForm):
+    name = StringField("Device name", validators=[DataRequired("Name the device."), Length(max=80)],
+                       description="Where it stands, for example 'Waiting room tablet 1'.")

@@ -9,7 +9,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from intake import vocab
 from intake.forms.base import BaseForm, options
-from intake.forms.patient import past_date, person_name
+from intake.forms.validators import past_date, person_name
+from intake.services.coverages import COVERAGE_FIELDS
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp"]
 
@@ -55,8 +56,6 @@ class CoverageForm(BaseForm):
         return ok
 
     def coverage_data(self) -> dict[str, Any]:
-        from intake.services.coverages import COVERAGE_FIELDS
-
         data = {name: self[name].data for name in COVERAGE_FIELDS if name in self._fields}
         data["copay_cents"] = (int((self.copay.data * 100).to_integral_value())
                                if self.copay.data is not None else None)

@@ -112,3 +112,26 @@ class DayForm(BaseForm):
         csrf = False  # a GET filter, changes nothing
 
     day = DateField("Day", validators=[Optional()])
+
+
+# ---- the kiosk review queue ---------------------------------------------------
+
+class AcceptForm(BaseForm):
+    confirm_new = BooleanField("I checked the possible matches: this is a new patient")
+
+
+class MergeTargetForm(BaseForm):
+    mrn = StringField("Merge into the chart with MRN", validators=[
+        DataRequired("Enter the MRN."), Length(max=16)],
+        render_kw={"autocomplete": "off", "inputmode": "numeric"})
+
+
+class MergeForm(BaseForm):
+    """Per-field choices arrive as take_<field> = chart | kiosk radios."""
+
+
+class RejectForm(BaseForm):
+    reason = StringField("Reason for rejecting", validators=[
+        DataRequired("Say why the submission is rejected."), Length(max=500)],
+        description="For example: test entry, duplicate submission, patient left. "
+                    "Avoid health details.")

@@ -7,7 +7,6 @@ carries its own message and choice fields validate with `choice_in`."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date
 from typing import Any
 
@@ -21,7 +20,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from intake import vocab
 from intake.forms.base import BaseForm, ParsedField, PhoneField, options
-from intake.normalize import format_phone, is_valid_mbi, is_valid_zip
+from intake.normalize import format_phone, is_valid_mbi
+from intake.forms.validators import past_date, person_name, us_zip
 
 STEPS = (
     ("about", _l("About you")),
@@ -159,28 +159,6 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-_NAME = re.compile(r"[^\W\d_]+(?:[ '’.\-]+[^\W\d_]+)*\.?")
-
-
-def person_name(form: Any, field: Any) -> None:
-    if field.data:
-        field.data = unicodedata.normalize("NFC", field.data)
-        if not _NAME.fullmatch(field.data):
-            raise ValidationError(gettext("Use letters, spaces, hyphens and apostrophes only."))
-
-
-def past_date(form: Any, field: Any) -> None:
-    if field.data and field.data > date.today():
-        raise ValidationError(gettext("This date is in the future."))
-    if field.data and field.data.year < 1900:
-        raise ValidationError(gettext("Please check the year."))
-
-
-def us_zip(form: Any, field: Any) -> None:
-    if field.data and not is_valid_zip(field.data):
-        raise ValidationError(gettext("Enter a 5-digit ZIP code, for example 62704."))
-
-
 def choice_in(form: Any, field: Any) -> None:
     """The posted value(s) must be among the field's choices (when given)."""
     allowed = {str(c.value) if hasattr(c, "value") else str(c[0]) for c in field.choices or []}
@@ -225,13 +203,6 @@ RACE = [
 ]
 ETHNICITY = [("2135-2", _l("Hispanic or Latino")), ("2186-5", _l("Not Hispanic or Latino")),
              ("ASKU", _l("Prefer not to say"))]
-# Language names in their own language: a reader finds their own.
-LANGUAGE_ENDONYMS = {
-    "en": "English", "es": "Español", "pl": "Polski", "nl": "Nederlands", "fr": "Français",
-    "id": "Bahasa Indonesia", "ro": "Română", "zh": "中文", "vi": "Tiếng Việt",
-    "ar": "العربية", "ru": "Русский", "ko": "한국어", "tl": "Tagalog", "pt": "Português",
-    "ht": "Kreyòl ayisyen", "de": "Deutsch", "it": "Italiano", "uk": "Українська",
-}
 RELATIONSHIP = [
     ("self", _l("I am the policyholder")),
     ("spouse", _l("Spouse")),
@@ -265,7 +236,7 @@ class AboutForm(KioskForm):
                      validators=[required(_l("Choose one of the options.")), choice_in])
     preferred_language = SelectField(
         _l("Language you prefer for your care"), validate_choice=False,
-        choices=options([(code, LANGUAGE_ENDONYMS[code]) for code, _ in vocab.LANGUAGES]),
+        choices=options([(code, vocab.LANGUAGE_ENDONYMS[code]) for code, _ in vocab.LANGUAGES]),
         validators=[required(_l("Choose one of the options.")), choice_in])
     races = MultiCheckboxField(_l("Race (optional, choose all that apply)"), choices=options(RACE),
                                validate_choice=False, validators=[Optional(), choice_in])
@@ -473,11 +444,10 @@ InsuranceForm = type("InsuranceForm", (_InsuranceBase,), {
     name: field for slot in COVERAGE_SLOTS for name, field in _coverage_fields(slot).items()})
 
 
-CONSENT_KINDS = ("treatment", "privacy", "financial", "communication")
 
 
 class _ConsentsBase(KioskForm):
-    TRANSIENT = tuple(f"{kind}_signature" for kind in CONSENT_KINDS)
+    TRANSIENT = tuple(f"{kind}_signature" for kind in vocab.CONSENT_KINDS)
     signer_name = StringField(_l("Full name of the person signing"), validators=[
         required(_l("Enter the full name of the person signing.")), too_long(200), person_name],
         render_kw={"autocomplete": "off"})
@@ -494,7 +464,7 @@ class _ConsentsBase(KioskForm):
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)
         signer = " ".join((self.signer_name.data or "").split()).casefold()
-        for kind in CONSENT_KINDS:
+        for kind in vocab.CONSENT_KINDS:
             typed = self[f"{kind}_typed"]
             drawn = kind in self.signed_already or bool(self[f"{kind}_signature"].data)
             if drawn or typed.errors:
@@ -510,7 +480,7 @@ class _ConsentsBase(KioskForm):
         return ok
 
     def typed_names(self) -> dict[str, str | None]:
-        return {kind: self[f"{kind}_typed"].data or None for kind in CONSENT_KINDS}
+        return {kind: self[f"{kind}_typed"].data or None for kind in vocab.CONSENT_KINDS}
 
     def choices(self) -> dict[str, bool]:
         return {"sms": bool(self.comm_sms.data), "email": bool(self.comm_email.data),
@@ -518,11 +488,11 @@ class _ConsentsBase(KioskForm):
 
 
 ConsentsForm = type("ConsentsForm", (_ConsentsBase,), {
-    **{f"{kind}_signature": HiddenField() for kind in CONSENT_KINDS},
+    **{f"{kind}_signature": HiddenField() for kind in vocab.CONSENT_KINDS},
     **{f"{kind}_typed": StringField(_l("Or type your full name to sign"),
                                     validators=[Optional(), too_long(200), person_name],
                                     render_kw={"autocomplete": "off"})
-       for kind in CONSENT_KINDS},
+       for kind in vocab.CONSENT_KINDS},
 })
 
 STEP_FORMS: dict[str, type[KioskForm]] = {
@@ -546,31 +516,3 @@ class KioskButtonForm(KioskForm):
 # Markers so the extractor puts WTForms' own messages in our catalogs, in case
 # one surfaces through a field we did not give a message.
 _WTFORMS_MESSAGES = (_l("Not a valid choice."), _l("This field is required."))
-
-
-# ---- staff side (English, like every staff page) ---------------------------
-
-class AcceptForm(BaseForm):
-    confirm_new = BooleanField("I checked the possible matches: this is a new patient")
-
-
-class MergeTargetForm(BaseForm):
-    mrn = StringField("Merge into the chart with MRN", validators=[
-        DataRequired("Enter the MRN."), Length(max=16)],
-        render_kw={"autocomplete": "off", "inputmode": "numeric"})
-
-
-class MergeForm(BaseForm):
-    """Per-field choices arrive as take_<field> = chart | kiosk radios."""
-
-
-class RejectForm(BaseForm):
-    reason = StringField("Reason for rejecting", validators=[
-        DataRequired("Say why the submission is rejected."), Length(max=500)],
-        description="For example: test entry, duplicate submission, patient left. "
-                    "Avoid health details.")
-
-
-class DeviceForm(BaseForm):
-    name = StringField("Device name", validators=[DataRequired("Name the device."), Length(max=80)],
-                       description="Where it stands, for example 'Waiting room tablet 1'.")

@@ -1,41 +1,16 @@
 from __future__ import annotations
 
-import re
-import unicodedata
-from datetime import date
 from typing import Any
 
 from wtforms import (BooleanField, DateField, EmailField, HiddenField, SelectField,
                      SelectMultipleField, StringField)
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from intake import vocab
 from intake.forms.base import BaseForm, PhoneField, options
-from intake.normalize import is_valid_zip
-
-# Letters of any script, joined by spaces, hyphens, apostrophes or periods.
-_NAME = re.compile(r"[^\W\d_]+(?:[ '’.\-]+[^\W\d_]+)*\.?")
-
-
-def person_name(form: Any, field: Any) -> None:
-    if field.data:
-        field.data = unicodedata.normalize("NFC", field.data)
-        if not _NAME.fullmatch(field.data):
-            raise ValidationError("Use letters, spaces, hyphens and apostrophes only.")
-
-
-def past_date(form: Any, field: Any) -> None:
-    if field.data and field.data > date.today():
-        raise ValidationError("This date is in the future.")
-    if field.data and field.data.year < 1900:
-        raise ValidationError("Check the year.")
-
-
-def us_zip(form: Any, field: Any) -> None:
-    if field.data and not is_valid_zip(field.data):
-        raise ValidationError("Enter a 5-digit ZIP code, or ZIP+4 like 60614-2231.")
-
+from intake.forms.validators import past_date, person_name, us_zip
+from intake.services.patients import PATIENT_FIELDS
 
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
@@ -104,8 +79,6 @@ class PatientForm(BaseForm):
         return ok
 
     def patient_data(self) -> dict[str, Any]:
-        from intake.services.patients import PATIENT_FIELDS
-
         return {name: self[name].data for name in PATIENT_FIELDS}
 
 

@@ -56,9 +56,6 @@ class KioskDraft(IdReprMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    # What the review page validated and showed, which Send submits as it is;
-    # NULL until then and again after any change (services.kiosk._changed).
-    reviewed: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class KioskSubmission(IdReprMixin, db.Model):

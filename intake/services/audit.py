@@ -6,7 +6,7 @@ chained onto the last committed row under a lock, and inserted (one Core
 INSERT, before the commit's own flush):
 
 - SQLite: every transaction already holds the write lock from BEGIN
-  IMMEDIATE (intake/db.py), so no two commits can read the same chain head.
+  IMMEDIATE (intake/database.py), so no two commits can read the same chain head.
 - PostgreSQL: `pg_advisory_xact_lock(AUDIT_CHAIN_LOCK)` is taken at commit
   and held until that transaction ends; the next writer reads the head after
   it (READ COMMITTED takes a fresh snapshot per statement).
@@ -36,14 +36,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app, g, has_app_context, has_request_context, request
-from flask_login import current_user
-from sqlalchemy import bindparam, event, select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
-from intake.database import DriverStatement, lock_for_write
 from intake.extensions import db
 from intake.models import AuditEvent
 from intake.models.audit import GENESIS_HASH
@@ -63,21 +61,34 @@ HASHED_FIELDS = ("action", "actor", "at", "detail", "object_id", "object_type", 
                  "prev_hash", "remote_addr", "seq", "user_id")
 
 
-def _actor() -> tuple[int | None, str, str | None]:
-    if has_request_context() and current_user.is_authenticated:
-        return current_user.id, current_user.username, request.remote_addr
-    if has_request_context() and g.get("api_token") is not None:
-        return None, f"token:{g.api_token.id}:{g.api_token.name}"[:80], request.remote_addr
+class Actor(NamedTuple):
+    """Who acts: a staff member (with their user id), an API token, a kiosk
+    device, the CLI or the worker; and from where."""
+
+    user_id: int | None
+    name: str
+    remote_addr: str | None
+
+
+def act_as(name: str, user_id: int | None = None) -> None:
+    """Decided once, at the edge, for the rest of the request or command:
+    the staff sign-in (security), the API token (its decorator), the kiosk
+    device (its blueprint), the CLI command, the worker's task."""
+    g.audit_actor = Actor(user_id, name[:80], request.remote_addr if has_request_context() else None)
+
+
+def current_actor() -> Actor:
+    found = g.get("audit_actor") if has_app_context() else None
+    if found is not None:
+        return found
     if has_request_context():
-        return None, "anonymous", request.remote_addr
-    if has_app_context() and g.get("audit_actor"):
-        return None, g.audit_actor, None
-    return None, "system", None
+        return Actor(None, "anonymous", request.remote_addr)
+    return Actor(None, "system", None)
 
 
 def current_user_id() -> int | None:
     """The signed-in staff member, for who-did-it columns."""
-    return _actor()[0]
+    return current_actor().user_id
 
 
 def record(
@@ -93,7 +104,7 @@ def record(
     """Queue an audit row on the current transaction; it is chained and
     inserted when the transaction commits, and dropped if it rolls back.
     `detail` must not carry PHI: field names and counts, never values."""
-    uid, name, addr = _actor()
+    uid, name, addr = current_actor()
     row = {
         "at": utcnow(),
         "user_id": user_id if user_id is not None else uid,
@@ -135,12 +146,6 @@ def row_hash(row: Mapping[str, Any] | AuditEvent) -> str:
 
 
 _HEAD = select(AuditEvent.seq, AuditEvent.row_hash).order_by(AuditEvent.seq.desc()).limit(1)
-# Every audited request commits through these two: straight to the driver.
-_CHAIN_HEAD = DriverStatement(_HEAD)
-_CHAIN_COLUMNS = ("seq", "at", "user_id", "actor", "action", "patient_id", "object_type",
-                  "object_id", "remote_addr", "detail", "prev_hash", "row_hash")
-_INSERT = DriverStatement(AuditEvent.__table__.insert().values(
-    {name: bindparam(name) for name in _CHAIN_COLUMNS}))
 
 
 def _chain_pending(session: Session) -> None:
@@ -152,18 +157,17 @@ def _chain_pending(session: Session) -> None:
     # Core statements on the transaction's connection: the rows are plain
     # inserts, and the ORM's unit of work cost more than the rest of a commit.
     connection = session.connection()
-    lock_for_write(connection)  # SQLite: a reads_first request may not hold it yet
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_CHAIN_LOCK})
-    head = _CHAIN_HEAD.rows(connection)
-    seq, prev = head[0] if head else (0, GENESIS_HASH)
+    head = connection.execute(_HEAD).first()
+    seq, prev = tuple(head) if head else (0, GENESIS_HASH)
     rows = []
     for row, _scope in pending:
         seq += 1
         row = {**row, "seq": seq, "prev_hash": prev}
         row["row_hash"] = prev = row_hash(row)
         rows.append(row)
-    _INSERT.run_many(connection, rows)  # in chain order
+    connection.execute(AuditEvent.__table__.insert(), rows)  # in chain order
 
 
 def _within(scope: SessionTransaction | None, transaction: SessionTransaction) -> bool:

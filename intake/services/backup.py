@@ -44,6 +44,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -476,7 +477,7 @@ def _unpack_archive(archive: Path, work: Path) -> _Unpacked:
                 source = tar.extractfile(member)
                 fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 with os.fdopen(fd, "wb") as out:
-                    for block in iter(lambda: source.read(1 << 20), b""):
+                    for block in iter(partial(source.read, 1 << 20), b""):
                         digest.update(block)
                         size += len(block)
                         out.write(block)

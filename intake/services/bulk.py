@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from sqlalchemy.orm import Session
 
-from intake import database
 from intake.extensions import db
 from intake.models import ApiToken, BulkExport
 from intake.services import audit
@@ -48,7 +48,8 @@ def export_dir(job_id: str) -> Path:
 
 def start(level: str, types: list[str] | None, since: datetime | None, output_format: str | None,
           token: ApiToken | None, request_url: str) -> BulkExport:
-    """Record a job and queue it for the worker once this transaction commits."""
+    """Record a job; the caller queues it for the worker once this commits
+    (`tasks.run_bulk_export`)."""
     allowed = PATIENT_TYPES if level == "patient" else SYSTEM_TYPES
     wanted = types or allowed
     unknown = [t for t in wanted if t not in allowed]
@@ -63,13 +64,6 @@ def start(level: str, types: list[str] | None, since: datetime | None, output_fo
     db.session.add(job)
     db.session.flush()
     audit.record("fhir.export_start", object_type="bulk_export", detail=f"types={','.join(job.types)}")
-
-    def enqueue() -> None:
-        from intake.tasks import run_bulk_export
-
-        run_bulk_export(job.id)
-
-    database.on_commit(enqueue)
     return job
 
 
@@ -102,45 +96,56 @@ def is_expired(job: BulkExport) -> bool:
     return job.expires_at is not None and job.expires_at < datetime.now(timezone.utc)
 
 
-def _rows(resource_type: str, since: datetime | None) -> Iterator[Any]:
+def _rows(reader: Session, resource_type: str, since: datetime | None) -> Iterator[Any]:
     """Stream a type's rows in id order, one batch at a time (keyset paging:
     no OFFSET scans, and no ORM identity map growing with the export)."""
     if resource_type == "Organization":
-        yield from organization_rows()
+        yield from organization_rows(reader)
         return
     stmt, id_column = base_query(resource_type)
     if since is not None:
         stmt = _since(resource_type, stmt, since)
     last = 0
     while True:
-        batch = list(db.session.execute(
+        batch = list(reader.execute(
             stmt.where(id_column > last).order_by(id_column).limit(BATCH)).scalars())
         if not batch:
             return
         yield from batch
         last = batch[-1].id
-        db.session.expunge_all()
+        reader.expunge_all()
 
 
-def _count(resource_type: str, since: datetime | None) -> int:
+def _count(reader: Session, resource_type: str, since: datetime | None) -> int:
     if resource_type == "Organization":
         return 1
     stmt, _ = base_query(resource_type)
     if since is not None:
         stmt = _since(resource_type, stmt, since)
-    return db.session.scalar(db.select(db.func.count()).select_from(stmt.subquery())) or 0
+    return reader.scalar(db.select(db.func.count()).select_from(stmt.subquery())) or 0
 
 
 def write_files(folder: Path, types: list[str], since: datetime | None,
                 on_progress: Callable[[int, int], bool]) -> list[dict[str, Any]]:
     """Write one NDJSON file per type into `folder`; `on_progress(done, total)`
     is called every batch and stops the export when it returns True.
-    Returns [{type, file, count}] for the files that have resources."""
+    Returns [{type, file, count}] for the files that have resources.
+
+    The rows are read on a connection of their own without a transaction
+    (AUTOCOMMIT): on SQLite a transaction holds the write lock, and the
+    front desk must not wait for an export."""
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection, \
+            Session(bind=connection) as reader:
+        return _write_files(reader, folder, types, since, on_progress)
+
+
+def _write_files(reader: Session, folder: Path, types: list[str], since: datetime | None,
+                 on_progress: Callable[[int, int], bool]) -> list[dict[str, Any]]:
     from intake.fhir import FhirSettings, write_ndjson
     from intake.fhir.api import resource_for
 
     settings = FhirSettings.from_config(current_app.config)
-    total = sum(_count(t, since) for t in types) or 1
+    total = sum(_count(reader, t, since) for t in types) or 1
     done = 0
     output = []
     folder.mkdir(parents=True, exist_ok=True)
@@ -148,9 +153,9 @@ def write_files(folder: Path, types: list[str], since: datetime | None,
         path = folder / f"{resource_type}.ndjson"
         cancelled = False
 
-        def resources() -> Iterator[dict[str, Any]]:
+        def resources(resource_type: str) -> Iterator[dict[str, Any]]:
             nonlocal done, cancelled
-            for row in _rows(resource_type, since):
+            for row in _rows(reader, resource_type, since):
                 resource = resource_for(resource_type, row, settings)
                 if resource is not None:
                     yield resource
@@ -160,7 +165,7 @@ def write_files(folder: Path, types: list[str], since: datetime | None,
                     return
 
         with path.open("wb") as fh:
-            written = write_ndjson(resources(), fh)
+            written = write_ndjson(resources(resource_type), fh)
         if cancelled:
             return output
         if written:
@@ -172,17 +177,13 @@ def write_files(folder: Path, types: list[str], since: datetime | None,
 
 
 def _job_for_update(job_id: str) -> BulkExport | None:
-    """The job's row as it is now, read under the write lock: the export
-    reads its rows without the lock, so the front desk's writes never wait
-    for an export, and only these updates of the job take it."""
-    database.lock_for_write(db.session)
-    return db.session.get(BulkExport, job_id, populate_existing=True)
+    """The job's row as it is now (a client may have cancelled it)."""
+    return db.session.get(BulkExport, job_id, populate_existing=True, with_for_update=True)
 
 
 def run_export(job_id: str) -> None:
     """The worker's part: write the files, report progress, stop early when
     the client cancels."""
-    database.start_reads_first()
     job = _job_for_update(job_id)
     if job is None or job.status != "queued":
         return
@@ -201,10 +202,9 @@ def run_export(job_id: str) -> None:
         job.output = output
         job.completed_at = datetime.now(timezone.utc)
         job.expires_at = job.completed_at + timedelta(
-            hours=current_app.config.get("INTAKE_EXPORT_TTL_HOURS", 24))
+            hours=current_app.config["INTAKE_EXPORT_TTL_HOURS"])
         audit.record("fhir.export_complete", object_type="bulk_export",
-                     detail=f"files={len(output)} resources={sum(o['count'] for o in output)}",
-                     actor="worker")
+                     detail=f"files={len(output)} resources={sum(o['count'] for o in output)}")
         db.session.commit()
     except Exception as exc:
         db.session.rollback()

@@ -4,7 +4,7 @@ the code tables for the visit's date of service."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from intake.codes import CheckResult, CodeEngine, System, load_engine
 from intake.extensions import db
 from intake.models import ChargeLine, Visit, VisitDiagnosis
 from intake.models.visit import VisitState
-from intake.services import FieldErrors, audit
+from intake.services import FieldErrors, audit, clock
 from intake.services.practice import fee_for
 
 MAX_DIAGNOSES = 12
@@ -244,6 +244,7 @@ def search_codes(text: str, system: str, day: Any) -> list[Any]:
     if len(text) < 2:
         return []
     eng = engine()
+    day = day or clock.today()
     if system == "procedure":
         hits = eng.search(text, System.HCPCS, limit=10, date_of_service=day)
         hits += eng.search(text, System.CPT, limit=10, date_of_service=day)
@@ -255,7 +256,7 @@ def search_codes(text: str, system: str, day: Any) -> list[Any]:
 
 def place_of_service_choices() -> list[tuple[str, str]]:
     """Every place-of-service code in the bundled table, 'code · name'."""
-    table = engine().table_for(System.POS, date.today())
+    table = engine().table_for(System.POS, clock.today())
     if table is None:
         return [("11", "11 · Office")]
     return [(row.code, f"{row.code} · {row.description}") for row in table.rows()]

@@ -9,11 +9,12 @@ from datetime import date, datetime, time, timedelta
 import phonenumbers
 from faker import Faker
 
+from intake import vocab
 from intake.extensions import db
 from intake.models import Payer
 from intake.models.coverage import PayerKind
-from intake.services import coverages, patients
-from intake.services.clock import practice_zone
+from intake.services import clock, coverages, patients
+
 
 NAME_LOCALES = ["en_US", "es_MX", "pl_PL", "nl_NL", "fr_FR", "ro_RO", "id_ID"]
 LANGUAGE_OF = {"en_US": "en", "es_MX": "es", "pl_PL": "pl", "nl_NL": "nl", "fr_FR": "fr",
@@ -43,7 +44,7 @@ def patient_data(fake: Faker, rng: random.Random) -> dict:
     us = fake["en_US"]
     sex = rng.choice(["female", "male"])
     given = local.first_name_female() if sex == "female" else local.first_name_male()
-    birth = date.today() - timedelta(days=rng.randint(365, 95 * 365))
+    birth = clock.today() - timedelta(days=rng.randint(365, 95 * 365))
     return {
         "family_name": local.last_name(), "given_name": given, "birth_date": birth,
         "sex": sex, "address_line1": us.street_address(), "city": us.city(),
@@ -69,7 +70,7 @@ def coverage_data(payer: Payer, fake: Faker, rng: random.Random) -> dict:
         "payer_id": payer.id, "member_id": member,
         "group_number": fake["en_US"].bothify("GRP-#####") if payer.kind == "commercial" else None,
         "plan_name": "PPO" if payer.kind == "commercial" else None,
-        "effective_date": date(date.today().year, 1, 1), "end_date": None,
+        "effective_date": date(clock.today().year, 1, 1), "end_date": None,
         "copay_cents": rng.choice([0, 1500, 2000, 2500, 4000]) if payer.kind == "commercial" else 0,
         "relationship_code": "self",
     }
@@ -77,7 +78,7 @@ def coverage_data(payer: Payer, fake: Faker, rng: random.Random) -> dict:
         data.update(relationship_code=rng.choice(["spouse", "child"]),
                     subscriber_family=fake["en_US"].last_name(),
                     subscriber_given=fake["en_US"].first_name(),
-                    subscriber_birth_date=date.today() - timedelta(days=rng.randint(20, 70) * 365))
+                    subscriber_birth_date=clock.today() - timedelta(days=rng.randint(20, 70) * 365))
     return data
 
 
@@ -122,11 +123,11 @@ def demo_visits(patient_id: int, provider_ids: list[int], staff_id: int | None,
     past = visits.create_visit(patient, {"provider_id": rng.choice(provider_ids),
                                          "date_of_service": CODED_DAY, "place_of_service": "11",
                                          "reason": "Follow-up"})
-    start = datetime.combine(CODED_DAY, time(8, 30), practice_zone()) + timedelta(
+    start = datetime.combine(CODED_DAY, time(8, 30), clock.practice_zone()) + timedelta(
         minutes=rng.randrange(0, 8 * 60, 5))
     steps = [rng.randint(0, 10), rng.randint(3, 25), rng.randint(10, 40)]
     times = dict(zip(("arrived", "checked_in", "with_provider", "checked_out"),
-                     (start + timedelta(minutes=sum(steps[:i])) for i in range(4))))
+                     (start + timedelta(minutes=sum(steps[:i])) for i in range(4)), strict=False))
     visits.record_past_day(past, times, note="demo history")
     for code in rng.sample(DEMO_DIAGNOSES, rng.randint(1, 3)):
         charges.add_diagnosis(past, code)
@@ -139,10 +140,8 @@ def demo_visits(patient_id: int, provider_ids: list[int], staff_id: int | None,
                                           "amount_cents": rng.choice([1500, 2000, 2500])},
                                 visit=past, received_by_id=staff_id)
     if rng.random() < 0.2:
-        from intake.services.clock import today
-
         visits.create_visit(patient, {"provider_id": rng.choice(provider_ids),
-                                      "date_of_service": today(), "place_of_service": "11",
+                                      "date_of_service": clock.today(), "place_of_service": "11",
                                       "reason": rng.choice(["Annual visit", "Cough", "Follow-up"])})
 
 
@@ -189,7 +188,7 @@ def create_demo_kiosk_submissions(count: int, seed: int | None = None) -> int:
         data = patient_data(fake, rng)
         draft, _ = kiosk.start_draft(device, data["preferred_language"])
         name = f"{data['given_name']} {data['family_name']}"
-        kiosk.sign_consents(draft, name, "self", {k: name for k in kiosk.CONSENT_KINDS}, {})
+        kiosk.sign_consents(draft, name, "self", {k: name for k in vocab.CONSENT_KINDS}, {})
         payer = rng.choice(insurers)
         cov = coverage_data(payer, fake, rng)
         insurance = [{"slot": "primary", **{k: v for k, v in cov.items()

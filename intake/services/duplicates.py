@@ -15,13 +15,13 @@ from flask import current_app, has_app_context
 from rapidfuzz import fuzz
 from sqlalchemy import or_
 
+from intake.config import Defaults
 from intake.extensions import db
 from intake.models import Patient
 from intake.normalize import address_key, name_key
 from intake.services import audit
 
 MAX_BLOCK = 500
-DEFAULT_THRESHOLD = 60
 
 
 @dataclass
@@ -109,8 +109,8 @@ def find(probe: Mapping[str, Any], *, exclude_id: int | None = None,
     """Charts that are probably the same person as `probe` (a mapping of
     demographic fields), best first."""
     if threshold is None:
-        threshold = (current_app.config.get("INTAKE_DUPLICATE_THRESHOLD", DEFAULT_THRESHOLD)
-                     if has_app_context() else DEFAULT_THRESHOLD)
+        threshold = (current_app.config if has_app_context()
+                     else vars(Defaults))["INTAKE_DUPLICATE_THRESHOLD"]
     query = _blocking_query(probe)
     if query is None:
         return []

@@ -290,10 +290,11 @@ def _order(resource_type: str, sort: list[str], id_column: Any) -> list[Any]:
     return order + [id_column.asc()]
 
 
-def organization_rows() -> list[Practice | Payer]:
+def organization_rows(session: Any = None) -> list[Practice | Payer]:
     """The rows Organization resources come from: the practice, then the payers."""
-    practice = db.session.get(Practice, 1)
-    payers = db.session.execute(db.select(Payer).order_by(Payer.id)).scalars()
+    session = session or db.session
+    practice = session.get(Practice, 1)
+    payers = session.execute(db.select(Payer).order_by(Payer.id)).scalars()
     return ([practice] if practice is not None else []) + list(payers)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from intake.extensions import db
 from intake.models import Coverage, Patient
 from intake.normalize import address_key, clean_text, luhn_check_digit, name_key, parse_phone
-from intake.services import FieldErrors, NotFound, audit, duplicates
+from intake.services import FieldErrors, NotFound, audit, clock, duplicates
 
 # The demographic fields a form may set; everything else is derived.
 PATIENT_FIELDS = (
@@ -208,7 +208,7 @@ def _parse_date(token: str) -> date | None:
             parsed = datetime.strptime(token, fmt).date()
         except ValueError:
             continue
-        if fmt == "%m/%d/%y" and parsed > date.today():
+        if fmt == "%m/%d/%y" and parsed > clock.today():
             parsed = parsed.replace(year=parsed.year - 100)
         return parsed
     return None

@@ -11,6 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_app_context
 
+from intake.config import Defaults
 from intake.extensions import db
 from intake.models import StaffSession, User
 from intake.models.user import Role
@@ -28,10 +29,9 @@ def _hasher_for(time_cost: int, memory_kib: int) -> tuple[PasswordHasher, str]:
 
 
 def _hasher() -> tuple[PasswordHasher, str]:
-    config = current_app.config if has_app_context() else {}
-    # argon2-cffi's defaults (RFC 9106 low-memory profile); tests lower them.
-    return _hasher_for(config.get("INTAKE_ARGON2_TIME_COST", 3),
-                       config.get("INTAKE_ARGON2_MEMORY_KIB", 65536))
+    config = current_app.config if has_app_context() else vars(Defaults)
+    return _hasher_for(config["INTAKE_ARGON2_TIME_COST"], config["INTAKE_ARGON2_MEMORY_KIB"])
+
 
 MIN_PASSWORD = 12
 

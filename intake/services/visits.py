@@ -120,7 +120,7 @@ def record_past_day(visit: Visit, times: Mapping[str, datetime], *, note: str) -
     stamps = [times[state] for state in path]
     if stamps != sorted(stamps) or any(t.tzinfo is None for t in stamps):
         raise FieldErrors({"state": ["The times must be in order, with a time zone."]})
-    for to_state, at in zip(path, stamps):
+    for to_state, at in zip(path, stamps, strict=False):
         if to_state not in TRANSITIONS[visit.state]:  # the board's own rule, checked the same way
             raise FieldErrors({"state": [f"{visit.state} cannot move to {to_state}."]})
         db.session.add(VisitEvent(visit=visit, from_state=visit.state, to_state=to_state, at=at,

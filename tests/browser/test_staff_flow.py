@@ -103,7 +103,7 @@ def test_receptionist_registers_patient_with_coverage(page, live_server, create_
     zip_code = page.get_by_label("ZIP code", exact=True)
     expect(page.get_by_role("alert")).to_contain_text("Please correct the 1 field")
     expect(page.locator("#postal_code-error")).to_have_text(
-        "Enter a 5-digit ZIP code, or ZIP+4 like 60614-2231.")
+        "Enter a 5-digit ZIP code, for example 62704.")
     expect(zip_code).to_have_attribute("aria-invalid", "true")
     expect(zip_code).to_have_attribute("aria-describedby", "postal_code-error")
     for label, typed in [("Family (last) name", "Ñúñez"), ("Given (first) name", "Zoë"),

@@ -18,7 +18,8 @@ Copy = Callable[..., Path]
 
 def test_icd10cm_order_file(instance: Path, fixture_file: Copy) -> None:
     progress: list[tuple[int, int]] = []
-    info = import_icd10cm(fixture_file("icd10cm-order-2027.txt"), instance, progress=lambda d, t: progress.append((d, t)))
+    info = import_icd10cm(fixture_file("icd10cm-order-2027.txt"), instance,
+                          progress=lambda d, t: progress.append((d, t)))
     assert (info.name, info.count, info.origin) == ("icd10cm-fy2027", 22, "instance")
     assert (info.effective_from, info.effective_to) == (date(2026, 10, 1), date(2027, 9, 30))
     assert progress[-1] == (22, 22)
@@ -80,7 +81,8 @@ def test_hcpcs_anweb_file(instance: Path, fixture_file: Copy) -> None:
     engine = load_engine(instance)
     awv = engine.check("G0438", date_of_service=date(2027, 2, 1))
     assert awv.valid
-    assert awv.display == "Annual wellness visit; includes a personalized prevention plan of service (pps), initial visit"
+    assert awv.display == ("Annual wellness visit; includes a personalized prevention plan of service (pps), "
+                           "initial visit")
     assert engine.check("XE", date_of_service=date(2027, 2, 1)).display.endswith("during a separate encounter")
     assert engine.check("25", date_of_service=date(2027, 2, 1)).valid  # CPT modifier codes carried over
     assert engine.check("G0505", "hcpcs", date(2027, 2, 1)).status is Status.TERMINATED

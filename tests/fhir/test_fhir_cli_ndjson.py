@@ -14,7 +14,6 @@ from intake.fhir.cli import fhir_cli
 from intake.models import Coverage, Patient, Payer, Visit
 from intake.services import charges, practice
 from intake.services.scrubber import load_visit_for_claim
-from tests.conftest import FY2026_DAY
 from tests.fhir import r4_validators as V
 from tests.fhir.fhir_samples import PRACTICE_NPI
 
@@ -24,17 +23,13 @@ def _invoke(app, *args):
 
 
 @pytest.fixture
-def visit_id(app, create_patient, create_coverage, create_visit):
+def visit_id(app, create_patient, create_coverage, billable_visit):
     pid = create_patient()
     create_coverage(pid)
-    vid = create_visit(pid, day=FY2026_DAY)
     with app.app_context():
         practice.save_practice({"name": "Maple Street", "npi": PRACTICE_NPI})
-        visit = load_visit_for_claim(vid)
-        charges.add_diagnosis(visit, "E11.9")
-        charges.save_line(visit, {"code": "99213", "pointers": [1], "unit_price_cents": 9000})
         db.session.commit()
-    return vid
+    return billable_visit(pid)
 
 
 def test_bundle_refused_with_findings_in_words_then_forced(app, visit_id):

@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from intake.fhir.checks import bundle_problems, reference_problems, resolve_relative, resource_problems
-from intake.fhir.strict import parse
+from tests.fhir.strict import parse
 from tests.fhir import r4_validators as V
 from tests.fhir.conftest import corpus, negatives
 

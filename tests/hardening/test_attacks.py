@@ -1,18 +1,7 @@
 """The attack classes that have hit OpenEMR, tried against intake (issue 7).
-Every attack must fail; each row below is one or more tests in this file.
-The table is kept in tests/hardening/ATTACKS.md with what was observed.
-
-| # | attack (OpenEMR CVE) | tried | expected |
-|---|---|---|---|
-| A | SQL injection through sort/order (CVE-2026-24908) | FHIR `_sort` with SQL; `sort`/`order`/`order_by`/`dir` on every HTML GET | 400 OperationOutcome / ignored; data intact |
-| B | SQL injection through search terms (CVE-2018-15144) | staff search box, FHIR name/family/given/identifier/_id with `' OR '1'='1`, `%`, `_`, `;DROP` | no extra results, no error |
-| C | object-level access by id (CVE-2026-25147) | A's card/coverage/diagnosis/line/visit via B's URL; kiosk pictures of another tablet; staff kiosk pages from a tablet; another token's bulk job | 404 / login / nothing changed |
-| D | stored XSS in print views (CVE-2021-32103) | script payloads in names, address, payer, provider, practice, reasons, notes, kiosk data; rendered in receipt, close of day, chart, board, duplicates, kiosk queue/review/merge, billing | escaped everywhere |
-| E | reflected XSS through query params (CVE-2018-10571) | every GET route x every known param + sort/next/msg with payloads; `next=` open redirect | escaped / same-site only |
-| F | auth-bypass flag (CVE-2015-4453) | `?auth=1`, `ignoreAuth`, `X-Forwarded-User`, `REMOTE_USER`, forged `intake_session`, Bearer/Basic with a staff password, kiosk cookies on staff pages | login redirect |
-| G | upload that executes (CVE-2020-19364) | .php/.html/.svg as card image (desk, coverage form, kiosk); PNG+HTML polyglot | refused, or re-encoded JPEG under a generated name, served image/jpeg + nosniff |
-| H | path traversal in downloads (CVE-2019-14530) | card ids, bulk file names, kiosk picture keys, static files with `../`, `%2e%2e`, `%2f`; export file names | 404; names generated |
-| I | CSRF on state changes | every POST route without a token (WTF_CSRF_ENABLED=True); FHIR with a staff cookie | 400 and nothing changed (a stale kiosk token: back to the start); FHIR 401 |
+Every attack must fail; each row of the table in tests/hardening/ATTACKS.md
+(the attack, what was tried, what is expected and what was observed) is one
+or more tests in this file.
 """
 
 from __future__ import annotations
@@ -32,7 +21,7 @@ from sqlalchemy import text
 
 from intake.extensions import db
 from tests.conftest import FY2026_DAY, TEST_PASSWORD, login, patient_fields
-from tests.kiosk.factories import card_png, enrolled_client, fill_intake, submit_intake
+from tests.kiosk.factories import enrolled_client, fill_intake, submit_intake
 from tests.test_roles import _routes, _url
 
 XSS = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>',
@@ -328,7 +317,6 @@ def test_d_stored_script_is_escaped_in_every_view(app, create_user, create_provi
                                                    client_as):
     """Payloads stored straight through the services (as an import or an old
     record would), so the templates alone must keep them inert."""
-    from intake.models import Patient, Payer, Visit
     from intake.services import (charges, coverages, patients, payers, payments, practice,
                                  visits)
 
@@ -384,7 +372,7 @@ def test_d_stored_script_is_escaped_in_every_view(app, create_user, create_provi
         (desk, "/staff/board"), (desk, f"/staff/board?day={FY2026_DAY.isoformat()}"),
         (billing, "/staff/day"), (billing, f"/staff/day?day={FY2026_DAY.isoformat()}"),
         (billing, f"/staff/patients/{ids['p']}/balance"),
-        (billing, f"/billing/?date_from=2025-11-01&date_to=2025-11-30"),
+        (billing, "/billing/?date_from=2025-11-01&date_to=2025-11-30"),
         (desk, "/staff/kiosk"), (desk, f"/staff/kiosk/{sub_id}"),
         (desk, f"/staff/kiosk/{sub_id}/merge/{ids['p']}"),
         (desk, f"/staff/patients/{ids['p']}/payments/new"),
@@ -649,12 +637,12 @@ def test_g_polyglot_picture_is_reencoded_and_served_as_jpeg(app, atk_two_patient
 
 
 def test_g_kiosk_card_photos_refuse_scripts(app):
-    from intake.services.kiosk import _kiosk_dir  # noqa: PLC2701
+    from intake.services.kiosk.pictures import kiosk_dir
 
     tablet = enrolled_client(app)
     fill_intake(tablet, app, submit=False, cards=False)
     with app.app_context():
-        folder = _kiosk_dir()
+        folder = kiosk_dir()
         before = sorted(folder.iterdir()) if folder.exists() else []
     from tests.kiosk.factories import commercial_payer
 

@@ -71,7 +71,7 @@ def test_four_processes_lose_nothing_and_show_no_errors(app, tmp_path, hz_server
     outs = [tmp_path / f"load{w}.json" for w in range(PROCESSES)]
     procs = [run_in_process("load", {**spec, "url": server.url, "start_at": start_at,
                                      "until": start_at + SECONDS}, out)
-             for spec, out in zip(specs, outs)]
+             for spec, out in zip(specs, outs, strict=False)]
     results = _finish(procs, outs, timeout=SECONDS + 60)
 
     stats = sum((Counter(r["stats"]) for r in results), Counter())
@@ -132,7 +132,7 @@ def test_two_desks_registering_the_same_person_at_once_make_one_chart(app, tmp_p
              for out in outs]
     results = _finish(procs, outs, timeout=60)
     errors = [e for r in results for e in r["errors"]]
-    rounds = list(zip(results[0]["results"], results[1]["results"]))
+    rounds = list(zip(results[0]["results"], results[1]["results"], strict=False))
     statuses = Counter(tuple(sorted((a["status"], b["status"]))) for a, b in rounds)
     print(f"\nsame-person race: {len(rounds)} rounds, outcomes {dict(statuses)}, errors {errors}")
     assert errors == []

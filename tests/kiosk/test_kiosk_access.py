@@ -104,11 +104,11 @@ def test_the_kiosk_cookies_grant_nothing_on_staff_pages(app, tablet):
 def test_session_cookies_sign_as_flask_does_and_the_kiosk_one_stays_on_kiosk_pages(app, tablet):
     """Both cookies are Flask's signed sessions (SHA-1 HMAC, Flask's salt for
     staff, our own for the kiosk): a cookie signed by Flask's stock interface
-    opens, so none in a browser broke when the signing moved to OpenSSL's HMAC."""
+    opens, and ours open in Flask's."""
     from flask import request
     from flask.sessions import SecureCookieSessionInterface
 
-    from intake.blueprints.kiosk.access import KioskSession
+    from intake.sessions import KioskSession
 
     class StockKiosk(SecureCookieSessionInterface):
         salt = "intake-kiosk-session"

@@ -20,7 +20,7 @@ KEYWORDS = {"_": None, "gettext": None, "lazy_gettext": None, "_l": None,
 
 
 def _extracted() -> set[str]:
-    method_map = [("intake/forms/kiosk.py", "python"), ("intake/services/kiosk.py", "python"),
+    method_map = [("intake/forms/kiosk.py", "python"), ("intake/forms/validators.py", "python"),
                   ("intake/blueprints/kiosk/**.py", "python"),
                   ("intake/templates/kiosk/**.html", "jinja2")]
     return {message for _, _, message, *_ in extract_from_dir(
@@ -42,6 +42,18 @@ def test_catalog_is_complete_and_compiled(language):
         assert placeholders == set(re.findall(r"%\(\w+\)s", message.string)), (language, msgid)
         assert mo.get(msgid) is not None and mo.get(msgid).string == message.string, \
             f"{language}: .mo is stale; run pybabel compile -d intake/translations"
+
+
+def test_every_consent_has_a_text_in_every_kiosk_language():
+    """The consent texts are files (intake/services/kiosk/consents/<kind>.toml),
+    one per kind, each with every kiosk language; loading them checks that."""
+    from intake import vocab
+    from intake.services.kiosk import CONSENTS, consent_text
+
+    assert [doc.kind for doc in CONSENTS] == list(vocab.CONSENT_KINDS)
+    for doc in CONSENTS:
+        titles = {consent_text(doc, language)[0] for language in vocab.KIOSK_LANGUAGES}
+        assert len(titles) == len(vocab.KIOSK_LANGUAGES), doc.kind  # translated, not copied
 
 
 def test_staff_pages_stay_english(app, desk):

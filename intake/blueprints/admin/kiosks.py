@@ -9,10 +9,11 @@ from flask import abort, flash, redirect, render_template, url_for
 from intake.blueprints.admin import bp
 from intake.forms import attach_errors
 from intake.forms.admin import ToggleForm
-from intake.forms.kiosk import DeviceForm
+from intake.forms.admin import DeviceForm
 from intake.models.user import Role
 from intake.security import roles_required
 from intake.services import FieldErrors, kiosk
+from intake.templating import render_form
 
 ADMIN = (Role.ADMIN,)
 
@@ -36,8 +37,8 @@ def kiosks() -> Any:
             attach_errors(form, exc.errors)
         else:
             return _code_page(device, code)
-    return render_template("admin/kiosks.html", devices=kiosk.list_devices(), form=form,
-                           action_form=ToggleForm()), 422 if form.errors else 200
+    return render_form("admin/kiosks.html", form, devices=kiosk.list_devices(),
+                       action_form=ToggleForm())
 
 
 @bp.route("/kiosks/<int:device_id>/code", methods=["POST"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, url_for
 
 from intake.blueprints.admin import bp
 from intake.blueprints.admin.routes import ADMIN
@@ -15,7 +15,8 @@ from intake.forms.base import options
 from intake.forms.desk import cents
 from intake.forms.practice import FeeForm, PracticeForm, ProviderForm
 from intake.security import roles_required
-from intake.services import FieldErrors, charges, practice
+from intake.services import FieldErrors, charges, clock, practice
+from intake.templating import render_form
 
 
 @bp.route("/practice", methods=["GET", "POST"])
@@ -32,8 +33,7 @@ def practice_settings() -> Any:
         else:
             flash("Practice settings saved.", "success")
             return redirect(url_for("admin.practice_settings"))
-    return render_template("admin/practice.html", form=form,
-                           providers=practice.list_providers()), 422 if form.errors else 200
+    return render_form("admin/practice.html", form, providers=practice.list_providers())
 
 
 @bp.route("/providers/new", methods=["GET", "POST"], defaults={"provider_id": None})
@@ -52,8 +52,7 @@ def edit_provider(provider_id: int | None) -> Any:
         else:
             flash("Provider saved.", "success")
             return redirect(url_for("admin.practice_settings"))
-    return render_template("admin/provider_form.html", form=form, provider=provider), \
-        422 if form.errors else 200
+    return render_form("admin/provider_form.html", form, provider=provider)
 
 
 @bp.route("/fees", methods=["GET", "POST"])
@@ -61,7 +60,7 @@ def edit_provider(provider_id: int | None) -> Any:
 def fees() -> Any:
     form = FeeForm()
     if form.validate_on_submit():
-        result = charges.engine().check(form.code.data, None)
+        result = charges.engine().check(form.code.data, None, clock.today())
         if result.system not in (System.CPT, System.HCPCS) or not result.valid:
             form.code.errors = [result.reason if result.system in (System.CPT, System.HCPCS)
                                 else "Enter a CPT or HCPCS procedure code."]
@@ -69,8 +68,8 @@ def fees() -> Any:
             practice.save_fee(result.code, cents(form.price.data), form.label.data)
             flash(f"Fee for {result.code} saved.", "success")
             return redirect(url_for("admin.fees"))
-    return render_template("admin/fees.html", form=form, fees=practice.list_fees(),
-                           delete_form=ToggleForm()), 422 if form.errors else 200
+    return render_form("admin/fees.html", form, fees=practice.list_fees(),
+                       delete_form=ToggleForm())
 
 
 @bp.route("/fees/<int:fee_id>/delete", methods=["POST"])

@@ -13,6 +13,7 @@ from intake.forms.admin import PayerForm, ToggleForm, UserForm
 from intake.models.user import Role
 from intake.security import roles_required
 from intake.services import FieldErrors, audit, payers, users
+from intake.templating import render_form
 
 ADMIN = (Role.ADMIN,)
 
@@ -35,7 +36,7 @@ def new_user() -> Any:
         else:
             flash(f"Account {user.username} created.", "success")
             return redirect(url_for("admin.index"))
-    return render_template("admin/user_form.html", form=form), 422 if form.errors else 200
+    return render_form("admin/user_form.html", form)
 
 
 @bp.route("/users/<int:user_id>/toggle", methods=["POST"])
@@ -76,8 +77,7 @@ def edit_payer(payer_id: int | None) -> Any:
         else:
             flash("Payer saved.", "success")
             return redirect(url_for("admin.payer_list"))
-    return render_template("admin/payer_form.html", form=form, payer=payer), \
-        422 if form.errors else 200
+    return render_form("admin/payer_form.html", form, payer=payer)
 
 
 @bp.route("/audit")

@@ -15,6 +15,7 @@ from intake.forms.auth import LoginForm, LogoutForm, PasswordForm
 from intake.models.user import Role
 from intake.security import public, roles_required
 from intake.services import FieldErrors, users
+from intake.templating import render_form
 
 HOME = {Role.RECEPTIONIST: "staff.index", Role.BILLING: "billing.index", Role.ADMIN: "admin.index"}
 
@@ -59,7 +60,7 @@ def login() -> Any:
         login_user(user)
         session.permanent = True
         return redirect(_safe_next(request.args.get("next")) or url_for("auth.index"))
-    return render_template("auth/login.html", form=form), 422 if form.errors else 200
+    return render_form("auth/login.html", form)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -90,4 +91,4 @@ def change_password() -> Any:
         else:
             flash("Password changed.", "success")
             return redirect(url_for("auth.index"))
-    return render_template("auth/password.html", form=form), 422 if form.errors else 200
+    return render_form("auth/password.html", form)

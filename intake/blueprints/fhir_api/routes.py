@@ -12,11 +12,13 @@ from urllib.parse import urlencode
 import orjson
 from flask import Response, abort, current_app, g, request, send_file, url_for
 
+from intake import tasks
+from intake.database import on_commit
 from intake.fhir import FhirSettings, dumps
 from intake.fhir.api import capability_statement, operation_outcome, resource_for
 from intake.blueprints.fhir_api import bp
 from intake.security import public
-from intake.services import bulk, fhir_api, tokens
+from intake.services import audit, bulk, fhir_api, tokens
 from intake.services.fhir_api import (CONTINUATION, Page, SavedSearchExpired, SavedSearchUnknown,
                                      SearchError)
 
@@ -46,6 +48,7 @@ def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
             return outcome(401, "login", "A valid bearer token is required.",
                            **{"WWW-Authenticate": 'Bearer realm="intake"'})
         g.api_token = token
+        audit.act_as(f"token:{token.id}:{token.name}")
         return view(*args, **kwargs)
 
     wrapped.allowed_roles = frozenset({API})  # type: ignore[attr-defined]
@@ -173,6 +176,7 @@ def _kickoff(level: str) -> Response:
                          request.url)
     except SearchError as exc:
         return outcome(400, "not-supported", str(exc))
+    on_commit(lambda: tasks.run_bulk_export(job.id))  # the worker must see the job's row
     status_url = url_for("fhir.export_status", job_id=job.id, _external=True)
     return Response(status=202, headers={"Content-Location": status_url})
 

@@ -12,22 +12,22 @@ from typing import Any
 
 from flask import (abort, current_app, g, make_response, redirect, render_template,
                    request, session, url_for)
-from flask_babel import force_locale, format_date, get_locale, gettext
+from flask_babel import force_locale, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
+from intake import vocab
 from intake.blueprints.kiosk import bp
-from intake.blueprints.kiosk.access import (checked_device, checks_device, clear_device_cookie,
-                                            device_claim, kiosk_device_required,
-                                            set_device_cookie)
-from intake.database import lock_for_write, reads_first
-from intake.extensions import db, limiter, login_manager
+from intake.blueprints.kiosk.access import (clear_device_cookie, cookie_device,
+                                            kiosk_device_required, set_device_cookie)
+from intake.extensions import limiter, login_manager
 from intake.forms import attach_errors
-from intake.forms.kiosk import (CONSENT_KINDS, FORM_STEPS, STEP_FORMS, STEPS, EnrollForm,
+from intake.forms.kiosk import (FORM_STEPS, STEP_FORMS, STEPS, EnrollForm,
                                 KioskButtonForm, KioskForm, date_pattern)
 from intake.security import public
-from intake.services import FieldErrors, kiosk
+from intake.services import FieldErrors, audit, kiosk
+from intake.templating import render_form
 
 UPLOAD_MESSAGES = {
     "too_large": _l("That photo is too large. Please take it again."),
@@ -41,17 +41,14 @@ UPLOAD_MESSAGES = {
 def kiosk_context() -> Any:
     # A staff sign-in in the same browser counts for nothing here.
     g._login_user = login_manager.anonymous_user()
-    app = current_app._get_current_object()
-    g.kiosk_device = claim = device_claim(app)
-    view = app.view_functions.get(request.endpoint or "")
-    if claim is not None and not getattr(view, "checks_device", False):
-        checked_device()
+    g.kiosk_device = cookie_device(current_app._get_current_object())
     if g.kiosk_device is None:
         return None
+    audit.act_as(f"kiosk-{g.kiosk_device.id}")
     now = time.time()
     seen = session.get("seen")
     if seen and now - seen > kiosk.setting("INTAKE_KIOSK_IDLE_TIMEOUT_SECONDS") and \
-            session.get("draft") and checked_device() is not None:
+            session.get("draft"):
         _wipe("idle")
     session["seen"] = now
     if request.endpoint == "kiosk.step" and request.method == "POST":
@@ -95,7 +92,7 @@ def _wipe(reason: str) -> None:
 
 
 def _current_draft() -> Any:
-    device = checked_device()
+    device = g.get("kiosk_device")
     if device is None:
         return None
     draft = kiosk.load_draft(session.get("draft"), device)
@@ -106,10 +103,10 @@ def _current_draft() -> Any:
 
 def _language_choices() -> list[dict[str, str]]:
     out = []
-    for code in kiosk.LANGUAGES:
+    for code in vocab.KIOSK_LANGUAGES:
         with force_locale(code):
             prompt = gettext("Touch here to continue in English")
-        out.append({"code": code, "name": kiosk.LANGUAGE_NAMES[code], "prompt": prompt})
+        out.append({"code": code, "name": vocab.LANGUAGE_ENDONYMS[code], "prompt": prompt})
     return out
 
 
@@ -141,9 +138,7 @@ def enroll() -> Any:
         set_device_cookie(response, current_app._get_current_object(), device.id, token,
                           kiosk.setting("INTAKE_KIOSK_DEVICE_COOKIE_DAYS"))
         return response
-    response = make_response(render_template("kiosk/enroll.html", form=form,
-                                             device=g.get("kiosk_device")),
-                             422 if form.errors else 200)
+    response = make_response(render_form("kiosk/enroll.html", form, device=g.get("kiosk_device")))
     if g.get("kiosk_device") is None and request.cookies.get("intake_kiosk_device"):
         clear_device_cookie(response, current_app._get_current_object())
     return response
@@ -167,7 +162,7 @@ def start() -> Any:
     if not KioskButtonForm().validate_on_submit():
         abort(400)
     language = request.form.get("language", "en")
-    if language not in kiosk.LANGUAGES:
+    if language not in vocab.KIOSK_LANGUAGES:
         abort(400)
     session["lang"] = language
     draft = _current_draft()
@@ -257,7 +252,7 @@ def _save_pictures(step: str, draft: Any) -> dict[str, str]:
                 except FieldErrors as exc:
                     problems[slot] = exc.errors[slot][0]
     if step == "consents":
-        for kind in CONSENT_KINDS:
+        for kind in vocab.CONSENT_KINDS:
             posted = request.form.get(f"{kind}_signature", "")
             if posted:
                 try:
@@ -282,7 +277,7 @@ def step(step: str) -> Any:
     check = session.pop("check", None)
     if check == step:
         form.validate()
-        for slot, code in (session.pop("upload_errors", None) or {}).items():
+        for _slot, code in (session.pop("upload_errors", None) or {}).items():
             form.form_errors.append(str(UPLOAD_MESSAGES.get(code, UPLOAD_MESSAGES["unreadable"])))
         status = 422
     return render_template(f"kiosk/step_{step}.html", form=form, step=step, draft=draft,
@@ -310,7 +305,7 @@ def _post_step(step: str, draft: Any) -> Any:
                             form.typed_names(), form.choices())
 
     language = request.form.get("_language")
-    if language in kiosk.LANGUAGES:
+    if language in vocab.KIOSK_LANGUAGES:
         kiosk.set_language(draft, language)
         session["lang"] = language
         return redirect(url_for("kiosk.step", step=step))
@@ -361,7 +356,7 @@ def review() -> Any:
     if request.method == "POST":
         KioskButtonForm().validate_on_submit()
         language = request.form.get("_language")
-        if language in kiosk.LANGUAGES:
+        if language in vocab.KIOSK_LANGUAGES:
             kiosk.set_language(draft, language)
             session["lang"] = language
         elif request.form.get("_nav") == "back":
@@ -371,7 +366,6 @@ def review() -> Any:
     if isinstance(forms, str):
         session["check"] = forms
         return redirect(url_for("kiosk.step", step=forms), code=303)
-    kiosk.mark_reviewed(draft, *_cleaned(forms))
     return render_template("kiosk/review.html", forms=forms, form=KioskButtonForm(), draft=draft,
                            step="review", steps=STEPS, done=kiosk.completed_steps(draft),
                            cards=kiosk.draft_cards(draft), idle=_idle_settings(),
@@ -382,28 +376,20 @@ def review() -> Any:
 
 @bp.route("/submit", methods=["POST"])
 @kiosk_device_required
-@reads_first
-@checks_device
 def submit() -> Any:
     # CSRFProtect has checked the token before the view, as on every POST.
-    sent = kiosk.submit_reviewed(session.get("draft"), g.kiosk_device)
-    if isinstance(sent, str) and checked_device() is None:  # revoked since the last page
-        return render_template("kiosk/not_enrolled.html"), 403
-    if sent == kiosk.NOT_REVIEWED:  # changed since the review page (another tab)
-        lock_for_write(db.session)  # this view reads first: from here the draft cannot change
-        draft = _current_draft()
-        forms = _validated(draft) if draft is not None else None
-        if isinstance(forms, str):
-            session["check"] = forms
-            return redirect(url_for("kiosk.step", step=forms), code=303)
-        try:
-            sent = kiosk.submit(draft, *_cleaned(forms)) if forms else kiosk.NO_DRAFT
-        except FieldErrors:
-            session["check"] = "consents"
-            return redirect(url_for("kiosk.step", step="consents"), code=303)
-    if sent == kiosk.NO_DRAFT:
-        session.pop("draft", None)
+    draft = _current_draft()  # locked: a second Send of it waits, then finds it gone
+    if draft is None:
         return redirect(url_for("kiosk.index"))
+    forms = _validated(draft)
+    if isinstance(forms, str):
+        session["check"] = forms
+        return redirect(url_for("kiosk.step", step=forms), code=303)
+    try:
+        kiosk.submit(draft, *_cleaned(forms))
+    except FieldErrors:
+        session["check"] = "consents"
+        return redirect(url_for("kiosk.step", step="consents"), code=303)
     lang = session.get("lang")
     session.clear()
     session["thanks_lang"] = lang
@@ -415,7 +401,7 @@ def submit() -> Any:
 def done() -> Any:
     """Thank you, in the patient's language; nothing of what they entered."""
     lang = session.pop("thanks_lang", None)
-    if lang not in kiosk.LANGUAGES:
+    if lang not in vocab.KIOSK_LANGUAGES:
         return redirect(url_for("kiosk.index"))
     with force_locale(lang):
         return render_template("kiosk/done.html", form=KioskButtonForm(),
@@ -447,10 +433,5 @@ def _choice_label(field: Any) -> str:
 def kiosk_template_values() -> dict[str, Any]:
     locale = get_locale()
     return {"kiosk_lang": locale.language if locale is not None else "en",
+            "kiosk_languages": [(code, vocab.LANGUAGE_ENDONYMS[code]) for code in vocab.KIOSK_LANGUAGES],
             "choice_label": _choice_label}
-
-
-@bp.app_template_filter("local_date")
-def local_date(value: Any) -> str:
-    """A date in words, in the kiosk's language (14 marca 1980)."""
-    return format_date(value, format="long") if value else ""

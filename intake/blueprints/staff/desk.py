@@ -9,7 +9,7 @@ from typing import Any
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 
 from intake.blueprints.staff import bp
-from intake.blueprints.staff.routes import DESK, READ
+from intake.blueprints.staff.routes import DESK
 from intake.forms import attach_errors
 from intake.forms.admin import ToggleForm
 from intake.forms.desk import (ChargeLineForm, DayForm, DiagnosisForm, MoveForm, PaymentForm,
@@ -17,6 +17,7 @@ from intake.forms.desk import (ChargeLineForm, DayForm, DiagnosisForm, MoveForm,
 from intake.models.user import Role
 from intake.security import roles_required
 from intake.services import FieldErrors, charges, clock, patients, payments, practice, visits
+from intake.templating import render_form
 
 BILLING_DESK = (Role.RECEPTIONIST, Role.BILLING, Role.ADMIN)
 
@@ -64,8 +65,7 @@ def new_visit(patient_id: int) -> Any:
         else:
             flash("Visit created.", "success")
             return redirect(url_for("staff.visit", visit_id=visit.id))
-    return render_template("staff/visit_form.html", form=form, patient=chart), \
-        422 if form.errors else 200
+    return render_form("staff/visit_form.html", form, patient=chart)
 
 
 def _visit_page(v: Any, status: int = 200, **forms: Any) -> Any:
@@ -231,8 +231,7 @@ def new_payment(patient_id: int) -> Any:
         else:
             flash(f"Payment recorded. Receipt {payment.receipt_number}.", "success")
             return redirect(url_for("staff.receipt", payment_id=payment.id))
-    return render_template("staff/payment_form.html", form=form, patient=chart), \
-        422 if form.errors else 200
+    return render_form("staff/payment_form.html", form, patient=chart)
 
 
 @bp.route("/payments/<int:payment_id>/receipt")

@@ -11,10 +11,11 @@ from flask import flash, make_response, redirect, render_template, request, url_
 from intake import vocab
 from intake.blueprints.staff import bp
 from intake.forms import attach_errors
-from intake.forms.kiosk import AcceptForm, MergeForm, MergeTargetForm, RejectForm
+from intake.forms.desk import AcceptForm, MergeForm, MergeTargetForm, RejectForm
 from intake.models.user import Role
 from intake.security import roles_required
 from intake.services import FieldErrors, kiosk, patients
+from intake.templating import render_form
 
 DESK = (Role.RECEPTIONIST, Role.ADMIN)
 
@@ -25,7 +26,7 @@ def _detail(sub: Any, *, accept: AcceptForm | None = None, reject: RejectForm | 
     return render_template(
         "staff/kiosk_submission.html", sub=sub, data=kiosk.patient_data(sub),
         coverages=kiosk.coverage_data(sub), candidates=kiosk.candidates(sub),
-        labels=kiosk.FIELD_LABELS, fields=kiosk.PATIENT_FIELDS,
+        labels=kiosk.FIELD_LABELS, fields=kiosk.KIOSK_PATIENT_FIELDS,
         payers={p.id: p.name for p in kiosk.kiosk_payers()},
         consents=(sub.data or {}).get("consents") or [], signer=(sub.data or {}).get("signer") or {},
         accept_form=accept or AcceptForm(), reject_form=reject or RejectForm(),
@@ -97,10 +98,9 @@ def kiosk_merge(submission_id: int, patient_id: int) -> Any:
             flash(f"Merged into this chart ({len(changed)} field"
                   f"{'' if len(changed) == 1 else 's'} updated).", "success")
             return redirect(url_for("staff.patient", patient_id=chart.id))
-    return render_template("staff/kiosk_merge.html", sub=sub, patient=chart, rows=rows, form=form,
-                           coverages=kiosk.coverage_data(sub),
-                           payers={p.id: p.name for p in kiosk.kiosk_payers()}), \
-        422 if form.errors else 200
+    return render_form("staff/kiosk_merge.html", form, sub=sub, patient=chart, rows=rows,
+                       coverages=kiosk.coverage_data(sub),
+                       payers={p.id: p.name for p in kiosk.kiosk_payers()})
 
 
 @bp.route("/kiosk/<int:submission_id>/reject", methods=["POST"])

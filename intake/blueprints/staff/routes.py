@@ -16,6 +16,7 @@ from intake.forms.patient import DuplicateProbeForm, PatientForm, SearchForm
 from intake.models.user import Role
 from intake.security import roles_required
 from intake.services import FieldErrors, coverages, duplicates, patients, visits
+from intake.templating import render_form
 
 DESK = (Role.RECEPTIONIST, Role.ADMIN)
 READ = (Role.RECEPTIONIST, Role.BILLING, Role.ADMIN)
@@ -56,9 +57,8 @@ def register() -> Any:
         # Show likely matches with the field errors, so one more round
         # fixes both instead of two.
         candidates = _duplicates_for(form)
-    status = 422 if form.errors else 200
-    return render_template("staff/patient_form.html", form=form, candidates=candidates,
-                           patient=None), status
+    return render_form("staff/patient_form.html", form, candidates=candidates,
+                       patient=None)
 
 
 def _duplicates_for(form: PatientForm, exclude: int | None = None) -> list[Any]:
@@ -119,9 +119,8 @@ def edit_patient(patient_id: int) -> Any:
         else:
             flash("Saved." if changed else "No changes.", "success")
             return redirect(url_for("staff.patient", patient_id=chart.id))
-    status = 422 if form.errors else 200
-    return render_template("staff/patient_form.html", form=form, patient=chart,
-                           candidates=[]), status
+    return render_form("staff/patient_form.html", form, patient=chart,
+                       candidates=[])
 
 
 def _coverage_form(patient: Any, coverage: Any = None) -> CoverageForm:
@@ -162,9 +161,8 @@ def add_coverage(patient_id: int) -> Any:
         else:
             flash("Coverage added.", "success")
             return redirect(url_for("staff.patient", patient_id=chart.id))
-    status = 422 if form.errors else 200
-    return render_template("staff/coverage_form.html", form=form, patient=chart,
-                           coverage=None), status
+    return render_form("staff/coverage_form.html", form, patient=chart,
+                       coverage=None)
 
 
 @bp.route("/patients/<int:patient_id>/coverages/<int:coverage_id>/edit", methods=["GET", "POST"])
@@ -183,9 +181,8 @@ def edit_coverage(patient_id: int, coverage_id: int) -> Any:
         else:
             flash("Coverage saved.", "success")
             return redirect(url_for("staff.patient", patient_id=chart.id))
-    status = 422 if form.errors else 200
-    return render_template("staff/coverage_form.html", form=form, patient=chart,
-                           coverage=coverage), status
+    return render_form("staff/coverage_form.html", form, patient=chart,
+                       coverage=coverage)
 
 
 @bp.route("/patients/<int:patient_id>/coverages/<int:coverage_id>/end", methods=["POST"])

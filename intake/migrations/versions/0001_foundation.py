@@ -1,7 +1,7 @@
 """foundation: users, sessions, patients, payers, coverages, card images, audit
 
 Revision ID: 0001_foundation
-Revises: 
+Revises:
 Create Date: 2026-11-23 02:11:44.030665
 
 """

@@ -67,7 +67,8 @@ def upgrade():
     op.create_table('exported_visits',
     sa.Column('export_id', sa.Integer(), nullable=False),
     sa.Column('visit_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['export_id'], ['billing_exports.id'], name=op.f('fk_exported_visits_export_id_billing_exports')),
+    sa.ForeignKeyConstraint(['export_id'], ['billing_exports.id'],
+                            name=op.f('fk_exported_visits_export_id_billing_exports')),
     sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], name=op.f('fk_exported_visits_visit_id_visits')),
     sa.PrimaryKeyConstraint('export_id', 'visit_id', name=op.f('pk_exported_visits'))
     )

@@ -64,7 +64,8 @@ def upgrade():
     sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
     sa.Column('patient_id', sa.Integer(), nullable=True),
     sa.Column('reject_reason', sa.String(length=500), nullable=True),
-    sa.ForeignKeyConstraint(['device_id'], ['kiosk_devices.id'], name=op.f('fk_kiosk_submissions_device_id_kiosk_devices')),
+    sa.ForeignKeyConstraint(['device_id'], ['kiosk_devices.id'],
+                            name=op.f('fk_kiosk_submissions_device_id_kiosk_devices')),
     sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_kiosk_submissions_patient_id_patients')),
     sa.ForeignKeyConstraint(['reviewed_by_id'], ['users.id'], name=op.f('fk_kiosk_submissions_reviewed_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_kiosk_submissions'))
@@ -92,7 +93,8 @@ def upgrade():
     sa.Column('signed_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('choices', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_signed_consents_patient_id_patients')),
-    sa.ForeignKeyConstraint(['submission_id'], ['kiosk_submissions.id'], name=op.f('fk_signed_consents_submission_id_kiosk_submissions')),
+    sa.ForeignKeyConstraint(['submission_id'], ['kiosk_submissions.id'],
+                            name=op.f('fk_signed_consents_submission_id_kiosk_submissions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_signed_consents'))
     )
     with op.batch_alter_table('signed_consents', schema=None) as batch_op:

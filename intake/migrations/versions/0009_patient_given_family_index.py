@@ -11,7 +11,6 @@ index itself: the table is visited only for the charts that make the cut.
 The composite serves everything the given-name-only index served.
 """
 from alembic import op
-import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.

@@ -1,7 +1,7 @@
 """fhir.resources (R4B models, wire-identical to R4 4.0.1 for what we emit):
-structural parsing for tests and for the slow, careful path. Imported lazily
-because loading the models costs about a second; the bulk export never
-goes through here."""
+structural parsing of what the mappers produce. Only the tests use it, so
+fhir.resources is a test dependency; the models load lazily (about a
+second)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,3 @@ def parse(resource: dict[str, Any]) -> Any:
     Decimals arrive as they would on the wire."""
     return model_class(resource["resourceType"]).model_validate_json(dumps(resource))
 
-
-def dump_json(model: Any) -> str:
-    return model.model_dump_json()
