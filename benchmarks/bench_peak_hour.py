@@ -130,6 +130,7 @@ class Office:
     tablet_codes: list[str]
     token: str
     payer_id: int
+    newcomers: list[dict[str, Any]]  # new patients' registration forms, enough for one run
 
 
 def npi(rng: random.Random) -> str:
@@ -230,19 +231,45 @@ def staff_and_devices(rng: random.Random) -> tuple[list[tuple[str, str]], list[s
     return clerks, codes, plain
 
 
-def load_office(instance: Path, charts: int) -> Office:
-    from flask import g
+def person_form(fake: Any, rng: random.Random) -> dict[str, Any]:
+    """A new patient as the registration form posts it (demo's synthetic data).
+    Two of Faker's values the desk form rightly refuses are put the way a
+    receptionist types them: Dutch "Berg, van den" names, and territories
+    (FM, MH, PW) that are not among the form's states."""
+    from intake import vocab
+    from intake.services import demo
 
+    data = demo.patient_data(fake, rng)
+    for name in ("family_name", "given_name", "emergency_name"):
+        if "," in data[name]:
+            data[name] = " ".join(reversed(data[name].split(", ", 1)))
+    if data["state"] not in {code for code, _label in vocab.US_STATES}:
+        data["state"] = "IL"
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in data.items() if v is not None}
+
+
+def newcomer_forms(count: int) -> list[dict[str, Any]]:
+    from faker import Faker
+
+    from intake.services.demo import NAME_LOCALES
+
+    fake = Faker(NAME_LOCALES)
+    fake.seed_instance(SEED + 1)  # not the charts' seed: these people are new
+    rng = random.Random(f"{SEED}-newcomers")
+    return [person_form(fake, rng) for _ in range(count)]
+
+
+def load_office(instance: Path, charts: int, newcomers: int) -> Office:
     from intake.extensions import db
     from intake.models import Patient, Payer
-    from intake.services import practice
+    from intake.services import audit, practice
     from intake.services.clock import today
 
     app = _support.make_app(instance)
     _support.migrate(app)
     rng = random.Random(SEED)
     with app.test_request_context():
-        g.audit_actor = "bench:setup"
+        audit.act_as("bench:setup")
         add_providers(rng)
         load_charts(charts)
         providers = [p.id for p in practice.list_providers(active_only=True)]
@@ -254,7 +281,8 @@ def load_office(instance: Path, charts: int) -> Office:
         payer = db.session.execute(db.select(Payer.id).filter_by(kind="commercial")
                                    .order_by(Payer.id)).scalars().first()
         office = Office(today(), [(r.id, f"{r.family_name} {r.given_name}") for r in rows],
-                        providers, scheduled, to_code, clerks, codes, token, payer)
+                        providers, scheduled, to_code, clerks, codes, token, payer,
+                        newcomer_forms(newcomers))
         db.session.commit()
         db.engine.dispose()
     return office
@@ -403,23 +431,6 @@ def code_visit(b: Browser, pools: Pools, _extra: Any) -> None:
 
 DESK_ACTIONS: list[Callable[[Browser, Pools, Any], None]] = [
     search, open_chart, register, open_board, add_visit, check_in, code_visit]
-
-
-def person_form(fake: Any, rng: random.Random) -> dict[str, Any]:
-    """A new patient as the registration form posts it (demo's synthetic data).
-    Two of Faker's values the desk form rightly refuses are put the way a
-    receptionist types them: Dutch "Berg, van den" names, and territories
-    (FM, MH, PW) that are not among the form's states."""
-    from intake import vocab
-    from intake.services import demo
-
-    data = demo.patient_data(fake, rng)
-    for name in ("family_name", "given_name", "emergency_name"):
-        if "," in data[name]:
-            data[name] = " ".join(reversed(data[name].split(", ", 1)))
-    if data["state"] not in {code for code, _label in vocab.US_STATES}:
-        data["state"] = "IL"
-    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in data.items() if v is not None}
 
 
 def kiosk_pages(n: int, payer_id: int) -> list[tuple[str, dict[str, Any]]]:
@@ -582,23 +593,24 @@ def arriving_intakes(m: int, window: float, tablets: list[Browser], office: Offi
     return intakes
 
 
+def registrations(m: int, window: float) -> int:
+    """The most registrations one run at m x can post: each clerk's share of the round."""
+    per_clerk = (int(window // ACT_EVERY) + 1 + len(DESK_ACTIONS) - 1) // len(DESK_ACTIONS)
+    return RECEPTIONISTS * m * per_clerk
+
+
 def desk_actions(m: int, window: float, clerks: list[Browser], office: Office,
                  rng: random.Random, recorder: Recorder) -> list[tuple[float, Callable[[], None]]]:
     """15 m clerks on the 15 sign-ins, each every ACT_EVERY s from a random
     phase, going round DESK_ACTIONS from a random place."""
-    from faker import Faker
-
-    from intake.services.demo import NAME_LOCALES
-
     pools = Pools(office, random.Random(f"{SEED}-{m}-picks"))
-    fake = Faker(NAME_LOCALES)
-    fake.seed_instance(m)
+    newcomers = iter(office.newcomers)
     actions = []
     for c in range(RECEPTIONISTS * m):
         first = rng.randrange(len(DESK_ACTIONS))
         for k, t in enumerate(every(rng.uniform(0, ACT_EVERY), ACT_EVERY, window)):
             action = DESK_ACTIONS[(first + k) % len(DESK_ACTIONS)]
-            extra = person_form(fake, rng) if action is register else None
+            extra = next(newcomers) if action is register else None
             b = clerks[c % len(clerks)].copy()
             b.record = recorder
             actions.append((t, lambda a=action, b=b, e=extra: a(b, pools, e)))
@@ -665,8 +677,10 @@ def run_multiple(backend: str, db: Database, instance: Path, office: Office, m: 
     recorder = Recorder()
     with _support.gunicorn_server(instance, workers=None, env=SERVER_ENV) as url, \
             _support.background_worker(instance, env=SERVER_ENV) as worker:
-        with ThreadPoolExecutor(4) as pool:
-            clerks = list(pool.map(lambda c: sign_in(url, *c), office.clerks))
+        # One after another, as people arrive: on SQLite a sign-in holds the
+        # write lock through its password hash, and four at once on this
+        # 2-core machine made the last wait past the 5-s busy timeout.
+        clerks = [sign_in(url, *clerk) for clerk in office.clerks]
         tablets = [enroll(url, code) for code in office.tablet_codes]
         warm_up(url, clerks[0], tablets[0], office)
         ready = time.perf_counter()
@@ -739,6 +753,9 @@ def print_result(r: Result) -> None:
     if errors:
         shown = collections.Counter(f"{s.kind}: {s.detail}" for s in errors).most_common(5)
         print("   errors: " + "; ".join(f"{what} (x{n})" for what, n in shown))
+    if late > 1.0:
+        print(f"   WARNING: the client fell {late:.1f} s behind its schedule: the machine stalled "
+              f"everything, so these latencies are the machine's, not the server's; run it again")
     print(f"   CPU: the server used {r.server_cores:.2f} cores and the worker {r.worker_cores:.2f} "
           f"(of {os.cpu_count()}, shared with the client and the rest of the machine)")
     if "bare GET" in kinds:
@@ -782,7 +799,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> tuple[list[Result], l
             os.environ.pop("BENCH_DATABASE_URL", None)
         start = time.perf_counter()
         db.wipe()
-        office = load_office(instance, args.charts)
+        office = load_office(instance, args.charts, registrations(max(args.multiples), args.window))
         db.save()
         print(f"\n== {backend}: {len(office.charts):,} charts, {PROVIDERS} providers, a {DAY_VISITS}-visit "
               f"day ({len(office.scheduled)} still scheduled), {len(office.to_code)} visits to code; "
