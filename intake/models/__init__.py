@@ -19,3 +19,8 @@ __all__ = [
 from intake.models.kiosk import KioskDevice, KioskDraft, KioskSubmission, SignedConsent  # noqa: E402
 
 __all__ += ["KioskDevice", "KioskDraft", "KioskSubmission", "SignedConsent"]
+
+from intake.models.matching import (ChartMerge, DuplicatePair, DuplicateScan,  # noqa: E402
+                                    MatchModel, PatientMatchKey)
+
+__all__ += ["ChartMerge", "DuplicatePair", "DuplicateScan", "MatchModel", "PatientMatchKey"]
