@@ -110,3 +110,16 @@ def anchor_audit_chain() -> None:
         finally:
             db.session.rollback()  # a read, but on SQLite it holds the write lock
             db.session.remove()
+
+
+@huey.task()
+def scan_duplicates(scan_id: int) -> None:
+    """The practice-wide duplicates scan (services/worklist.py)."""
+    from intake.extensions import db
+    from intake.services import worklist
+
+    with _app().app_context():
+        try:
+            worklist.run_scan(scan_id)
+        finally:
+            db.session.remove()
