@@ -39,17 +39,16 @@ def test_scan_lists_pairs_and_not_same_is_remembered(app, create_patient):
                    phone_mobile="+12175550177")
     with app.app_context():
         scan = worklist.request_scan(None)
-        db.session.commit()
-        worklist.run_scan(scan.id)
+        db.session.commit()  # queues the worker's job (run at once in the tests)
+        db.session.refresh(scan)
         assert scan.status == "done" and scan.charts_done == 3 and scan.pairs_found == 1
         ((pair, low, high),) = worklist.open_pairs()
         assert (low.id, high.id) == (a, b)
         assert any("Jonson" in r and "Johnson" in r for r in pair.reasons)
         worklist.mark_not_same(pair.id, None)
         db.session.commit()
-        again = worklist.request_scan(None)
+        worklist.request_scan(None)
         db.session.commit()
-        worklist.run_scan(again.id)
         assert worklist.open_pairs() == []
         assert db.session.scalar(db.select(db.func.count(DuplicatePair.id))) == 1
 
@@ -106,3 +105,32 @@ def test_merge_refusals_in_words(app, create_patient, create_visit):
         with pytest.raises(FieldErrors) as refused:
             merge.merge_charts(a, b, {})
         assert "visit in progress" in refused.value.errors["merge"][0]
+
+
+def test_worklist_pages_and_merge_permission(app, desk, admin_client, create_patient):
+    a, b = _pair(create_patient)
+    page = desk.get("/staff/duplicates").get_data(as_text=True)
+    assert "No scan yet" in page
+    desk.post("/staff/duplicates/scan")
+    page = desk.get("/staff/duplicates").get_data(as_text=True)
+    assert "duplicate-pair" in page and "Merge…" not in page
+    with app.app_context():
+        pair_id = db.session.scalar(db.select(DuplicatePair.id))
+    assert desk.get(f"/staff/duplicates/{pair_id}/merge").status_code == 403
+    form = admin_client.get(f"/staff/duplicates/{pair_id}/merge")
+    assert form.status_code == 200 and "take_given_name" in form.get_data(as_text=True)
+    with app.app_context():
+        versions = {p.id: p.version for p in db.session.scalars(db.select(Patient))}
+    stale = admin_client.post(f"/staff/duplicates/{pair_id}/merge", data={
+        "survivor": a, f"version_{a}": versions[a] + 1, f"version_{b}": versions[b]})
+    assert stale.status_code == 422 and "changed by someone else" in stale.get_data(as_text=True)
+    done = admin_client.post(f"/staff/duplicates/{pair_id}/merge", data={
+        "survivor": a, f"version_{a}": versions[a], f"version_{b}": versions[b],
+        "take_email": "retired"})
+    assert done.status_code == 302
+    detail = admin_client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Undo this merge" in detail
+    undone = admin_client.post(done.headers["Location"]).get_data(as_text=True)
+    assert "both charts are as they were" in undone
+    with app.app_context():
+        assert db.session.get(Patient, b).merged_into_id is None

@@ -14,16 +14,33 @@ from intake.matching.scoring import FIELDS, Parameters
 
 Levels = dict[str, str | None]
 MIN_PAIRS = 200  # below this, the defaults stand
-SMOOTHING = 1.0  # pseudo-count per level, on the defaults' proportions
+# m: EM's counts blended with the defaults as if they had been seen on this
+# many pairs, so a few hundred odd pairs cannot swing a level far.
+M_PSEUDO_PAIRS = 50.0
+# u: a level seen fewer times than this among the random pairs keeps its
+# default u (a rare agreement cannot be measured on a sample; zero would
+# make it certain proof).
+U_MIN_SEEN = 10
 
 
 def _pattern(levels: Levels) -> tuple[str | None, ...]:
     return tuple(levels[f] for f in FIELDS)
 
 
-def _smoothed(counts: Counter[str], defaults: dict[str, tuple[float, float]], which: int) -> dict[str, float]:
-    total = sum(counts.values()) + SMOOTHING
-    return {lv: (counts[lv] + SMOOTHING * mu[which]) / total for lv, mu in defaults.items()}
+def _m_smoothed(counts: Counter[str], defaults: dict[str, tuple[float, float]]) -> dict[str, float]:
+    total = sum(counts.values()) + M_PSEUDO_PAIRS
+    return {lv: (counts[lv] + M_PSEUDO_PAIRS * mu[0]) / total for lv, mu in defaults.items()}
+
+
+def _u_measured(counts: Counter[str], defaults: dict[str, tuple[float, float]]) -> dict[str, float]:
+    """Observed shares for the levels seen often enough, defaults for the
+    rest; the last level ("other") takes what is left."""
+    total = sum(counts.values())
+    levels = list(defaults)
+    u = {lv: (counts[lv] / total if total and counts[lv] >= U_MIN_SEEN else defaults[lv][1])
+         for lv in levels[:-1]}
+    u[levels[-1]] = max(1.0 - sum(u.values()), 1e-6)
+    return u
 
 
 def estimate(blocked: Iterable[Levels], random_pairs: Iterable[Levels], *,
@@ -45,7 +62,7 @@ def estimate(blocked: Iterable[Levels], random_pairs: Iterable[Levels], *,
         for f in FIELDS:
             if levels[f] is not None:
                 u_counts[f][levels[f]] += 1
-    levels_u = {f: _smoothed(u_counts[f], params.levels[f], 1) for f in FIELDS}
+    levels_u = {f: _u_measured(u_counts[f], params.levels[f]) for f in FIELDS}
     levels_m = {f: {lv: mu[0] for lv, mu in params.levels[f].items()} for f in FIELDS}
 
     share = 0.1  # matches among the blocked pairs: a start
@@ -65,7 +82,7 @@ def estimate(blocked: Iterable[Levels], random_pairs: Iterable[Levels], *,
                 if lv is not None:
                     m_counts[f][lv] += p * count
         share = min(max(expected / n, 1e-6), 1 - 1e-6)
-        levels_m = {f: _smoothed(m_counts[f], params.levels[f], 0) for f in FIELDS}
+        levels_m = {f: _m_smoothed(m_counts[f], params.levels[f]) for f in FIELDS}
 
     prior = min(max(share * n / max(total_pairs, 1), 1e-12), 0.5)
     return Parameters(levels={f: {lv: (levels_m[f][lv], levels_u[f][lv]) for lv in params.levels[f]}

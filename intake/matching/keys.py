@@ -6,6 +6,7 @@ Chart side (`chart_keys`):
   nd:  family name's phonetic code + date of birth   (given name misspelt)
   gd:  given name's phonetic code + date of birth    (family name misspelt, or changed)
   ng:  family + given phonetic codes                 (date of birth wrong)
+  di:  date of birth + both initials                 (both names misspelt)
   ph:  each phone number;  em: the email;  ad: the address key
 
 The given name enters through its nickname forms (Bill keys as bill and
@@ -34,6 +35,8 @@ def _name_keys(family: str, given: str, dobs: list[date]) -> set[str]:
         keys |= {f"nd:{f}|{d.isoformat()}" for d in dobs}
     for g in givens:
         keys |= {f"gd:{g}|{d.isoformat()}" for d in dobs}
+    if family and given:
+        keys |= {f"di:{d.isoformat()}|{family[0]}{given[0]}" for d in dobs[:1]}
     return keys
 
 

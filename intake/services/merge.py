@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -180,5 +180,16 @@ def last_merge(patient_id: int) -> ChartMerge | None:
         ChartMerge.undone_at.is_(None)).order_by(ChartMerge.id.desc()).limit(1)).first()
 
 
-def merged_since(record: ChartMerge) -> datetime:
-    return record.merged_at
+
+def field_rows(survivor: Patient, retired: Patient) -> list[dict[str, Any]]:
+    """What the merge page shows: each field, both values, whether they differ."""
+    return [{"field": f, "label": f.replace("_", " ").capitalize(),
+             "survivor": getattr(survivor, f), "retired": getattr(retired, f),
+             "differs": getattr(survivor, f) != getattr(retired, f)} for f in FIELDS]
+
+
+def get_merge(merge_id: int) -> ChartMerge:
+    record = db.session.get(ChartMerge, merge_id)
+    if record is None:
+        raise NotFound("merge")
+    return record

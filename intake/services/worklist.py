@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from intake import database
 from intake.extensions import db
 from intake.matching import Record, chart_keys, score
 from intake.models import DuplicatePair, DuplicateScan, Patient
@@ -21,6 +22,14 @@ def request_scan(user_id: int | None) -> DuplicateScan:
     db.session.add(scan)
     db.session.flush()
     audit.record("duplicates.scan_requested", object_type="duplicate_scan", object_id=scan.id)
+    scan_id = scan.id
+
+    def enqueue() -> None:
+        from intake.tasks import scan_duplicates
+
+        scan_duplicates(scan_id)
+
+    database.on_commit(enqueue)
     return scan
 
 
@@ -83,6 +92,13 @@ def open_pairs(limit: int = 200) -> list[tuple[DuplicatePair, Patient, Patient]]
             audit.record("patient.duplicate_shown", patient_id=chart.id, object_type="duplicate_pair",
                          object_id=p.id, detail=f"score={p.score}")
     return rows
+
+
+def chart(patient_id: int) -> Patient:
+    """A chart shown on the merge pages (audited as a read)."""
+    from intake.services import patients
+
+    return patients.get_patient(patient_id, purpose="merge")
 
 
 def get_pair(pair_id: int) -> DuplicatePair:
