@@ -134,3 +134,26 @@ def test_worklist_pages_and_merge_permission(app, desk, admin_client, create_pat
     assert "both charts are as they were" in undone
     with app.app_context():
         assert db.session.get(Patient, b).merged_into_id is None
+
+
+def test_fhir_finds_the_alias_and_shows_the_link(app, client, create_patient):
+    from intake.services import tokens
+    from tests.fhir.r4_validators import schema_errors
+
+    a, b = _pair(create_patient)
+    with app.app_context():
+        retired_mrn = db.session.get(Patient, b).mrn
+        merge.merge_charts(a, b, {})
+        _, token = tokens.create_token("Merge check")
+        db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    found = client.get(f"/fhir/Patient?identifier={retired_mrn}", headers=headers).get_json()
+    by_id = {e["resource"]["id"]: e["resource"] for e in found["entry"]}
+    assert set(by_id) == {str(a), str(b)}
+    survivor, retired = by_id[str(a)], by_id[str(b)]
+    assert {"use": "old", "value": retired_mrn}.items() <= \
+        next(i for i in survivor["identifier"] if i["use"] == "old").items()
+    assert survivor["link"] == [{"other": {"reference": f"Patient/{b}"}, "type": "replaces"}]
+    assert retired["link"] == [{"other": {"reference": f"Patient/{a}"}, "type": "replaced-by"}]
+    assert retired["active"] is False
+    assert schema_errors(survivor) == [] and schema_errors(retired) == []

@@ -71,6 +71,10 @@ class Patient(IdReprMixin, TimestampMixin, db.Model):
     # chart is retired, its MRN found as an alias of the survivor's.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
 
+    # The charts merged into this one (their MRNs are this chart's aliases).
+    merged_charts: Mapped[list[Patient]] = relationship(
+        foreign_keys=[merged_into_id], order_by="Patient.id", viewonly=True)
+
     coverages: Mapped[list[Coverage]] = relationship(
         back_populates="patient", order_by="Coverage.id"
     )
