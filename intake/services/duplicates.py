@@ -120,38 +120,39 @@ def audit_shown(candidates: list[Candidate]) -> None:
 
 # ---- fitting the practice's model -------------------------------------------------
 
-def fit_model(*, sample: int = 5000, seed: int = 18) -> Parameters:
-    """Refit m, u and the prior by EM on the practice's charts (a sample of
-    `sample` charts and their blocked candidates; as many random pairs for
-    u) and store it as the model in force. Flushes; the caller commits."""
+def fit_model(*, sample: int = 20000, seed: int = 18,
+              blocked: list[dict[str, str | None]] | None = None) -> Parameters:
+    """Refit m, u and the prior by EM on the practice's charts and store it
+    as the model in force. `blocked`: comparison levels of candidate pairs
+    already computed (the worklist scan passes all of its own); otherwise up
+    to `sample` pairs sharing a blocking key are compared here. u comes from
+    as many random pairs. Flushes; the caller commits."""
     import random
 
     from intake.matching import compare, estimate
+    from intake.services import worklist
 
     ids = list(db.session.scalars(select(Patient.id).where(Patient.merged_into_id.is_(None))))
     if len(ids) < 2:
         return parameters()
+    records: dict[int, Record] = {}
+    n = len(ids)
+    covered = n  # charts whose pairs with later charts were compared
+    if blocked is None:
+        blocked = []
+        for low in range(0, max(ids) + 1, worklist.RANGE):
+            pairs = worklist.candidate_pairs(low, low + worklist.RANGE)
+            worklist.load_records({i for pair in pairs for i in pair}, records)
+            blocked += [compare(records[x], records[y])[0] for x, y in pairs]
+            if len(blocked) >= sample:
+                covered = sum(1 for i in ids if i < low + worklist.RANGE)
+                break
     rng = random.Random(seed)
-    picked = rng.sample(ids, min(sample, len(ids)))
-
-    def records(wanted: list[int]) -> dict[int, Record]:
-        found: dict[int, Record] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
-            for p in db.session.scalars(select(Patient).where(Patient.id.in_(chunk))):
-                found[p.id] = Record.from_chart(p)
-        return found
-
-    mine = records(picked)
-    blocked = []
-    for pid, record in mine.items():
-        others = [i for i in candidate_ids(chart_keys(record), limit=50) if i != pid]
-        for other in records(others).values():
-            blocked.append(compare(record, other)[0])
-    pairs = [(rng.choice(ids), rng.choice(ids)) for _ in range(sample)]
-    pool = records(sorted({i for pair in pairs for i in pair}))
-    randoms = [compare(pool[a], pool[b])[0] for a, b in pairs if a != b]
-    fitted = estimate(blocked, randoms, total_pairs=len(mine) * (len(ids) - 1))
+    pairs = [(rng.choice(ids), rng.choice(ids)) for _ in range(min(sample, 5000))]
+    worklist.load_records({i for pair in pairs for i in pair}, records)
+    randoms = [compare(records[a], records[b])[0] for a, b in pairs if a != b]
+    # All pairs (a < b) whose first chart was covered: the prior's denominator.
+    fitted = estimate(blocked, randoms, total_pairs=covered * n - covered * (covered + 1) // 2)
     db.session.add(MatchModel(parameters=fitted.to_json()))
     db.session.flush()
     return fitted

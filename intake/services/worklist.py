@@ -5,16 +5,24 @@ A pair marked "not the same person" is remembered and never listed again."""
 
 from __future__ import annotations
 
+import math
+
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from intake import database
 from intake.extensions import db
-from intake.matching import Record, chart_keys, score
-from intake.models import DuplicatePair, DuplicateScan, Patient
+from intake.matching import Record, compare, score
+from intake.models import DuplicatePair, DuplicateScan, Patient, PatientMatchKey
 from intake.models.base import utcnow
 from intake.services import NotFound, audit, duplicates
 
 BATCH = 500
+RANGE = 2000  # charts per step of the scan (ids)
+# What Record.from_chart reads: rows, not whole charts, for speed.
+RECORD_COLUMNS = tuple(getattr(Patient, c) for c in (
+    "id", "given_norm", "family_norm", "birth_date", "sex", "phone_mobile", "phone_home", "email",
+    "address_key", "postal_code", "given_name", "family_name"))
 
 
 def request_scan(user_id: int | None) -> DuplicateScan:
@@ -33,44 +41,67 @@ def request_scan(user_id: int | None) -> DuplicateScan:
     return scan
 
 
+def candidate_pairs(low: int, high: int) -> list[tuple[int, int]]:
+    """Distinct pairs (a < b) sharing any blocking key, for a in [low, high):
+    one self-join on the key index, so a pair sharing five blocks is
+    scored once, not five times."""
+    a, b = aliased(PatientMatchKey), aliased(PatientMatchKey)
+    stmt = (select(a.patient_id, b.patient_id).distinct()
+            .join(b, (b.key == a.key) & (b.patient_id > a.patient_id))
+            .where(a.patient_id >= low, a.patient_id < high))
+    return [(x, y) for x, y in db.session.execute(stmt)]
+
+
+def load_records(ids: set[int], known: dict[int, Record]) -> None:
+    """Records of the charts in `ids` not yet in `known`, added to it."""
+    wanted = sorted(ids - known.keys())
+    for start in range(0, len(wanted), BATCH):
+        rows = db.session.execute(select(*RECORD_COLUMNS).where(Patient.id.in_(wanted[start:start + BATCH])))
+        for row in rows:
+            known[row.id] = Record.from_chart(row)
+
+
 def run_scan(scan_id: int) -> None:
-    """Fit the model, then walk every chart in id order; commits after each
-    batch so the page shows progress."""
+    """Compare every candidate pair once (in id ranges, with progress), fit
+    the model by EM on those very comparisons, then list the pairs at or
+    above the "possible" floor. Commits after each range and at the end."""
     scan = db.session.get(DuplicateScan, scan_id)
     if scan is None:
         raise NotFound("scan")
     scan.status = "running"
     scan.charts_total = db.session.scalar(select(db.func.count(Patient.id))
                                           .where(Patient.merged_into_id.is_(None))) or 0
-    params = duplicates.fit_model()
     db.session.commit()
-    known = {(p.low_id, p.high_id): p for p in db.session.scalars(select(DuplicatePair))}
-    last = 0
-    while True:
-        charts = list(db.session.scalars(select(Patient).where(Patient.id > last,
-                                                               Patient.merged_into_id.is_(None))
-                                         .order_by(Patient.id).limit(BATCH)))
-        if not charts:
-            break
-        for chart in charts:
-            record = Record.from_chart(chart)
-            later = [i for i in duplicates.candidate_ids(chart_keys(record), limit=50) if i > chart.id]
-            for other in db.session.scalars(select(Patient).where(Patient.id.in_(later))):
-                match = score(record, Record.from_chart(other), params)
-                if match.score < duplicates.POSSIBLE_FLOOR:
-                    continue
-                pair = known.get((chart.id, other.id))
-                if pair is None:
-                    pair = DuplicatePair(low_id=chart.id, high_id=other.id, score=match.score,
-                                         reasons=match.reasons, status="open")
-                    db.session.add(pair)
-                    known[(chart.id, other.id)] = pair
-                    scan.pairs_found += 1
-                elif pair.status == "open":
-                    pair.score, pair.reasons = match.score, match.reasons
-        last = charts[-1].id
-        scan.charts_done += len(charts)
+    top = db.session.scalar(select(db.func.max(Patient.id))) or 0
+    compared: list[tuple[int, int, dict[str, str | None]]] = []
+    records: dict[int, Record] = {}
+    for low in range(0, top + 1, RANGE):
+        pairs = candidate_pairs(low, low + RANGE)
+        load_records({i for pair in pairs for i in pair}, records)
+        compared += [(x, y, compare(records[x], records[y])[0]) for x, y in pairs]
+        records = {i: r for i, r in records.items() if i >= low + RANGE}
+        scan.charts_done = db.session.scalar(select(db.func.count(Patient.id)).where(
+            Patient.id < low + RANGE, Patient.merged_into_id.is_(None))) or 0
         db.session.commit()
+
+    params = duplicates.fit_model(blocked=[levels for _, _, levels in compared])
+    prior = math.log2(params.prior / (1 - params.prior))
+    floor = math.log2(duplicates.POSSIBLE_FLOOR / (100 - duplicates.POSSIBLE_FLOOR))
+    likely = [(x, y) for x, y, levels in compared
+              if prior + sum(params.weight(f, lv) for f, lv in levels.items()) >= floor]
+    known = {(p.low_id, p.high_id): p for p in db.session.scalars(select(DuplicatePair))}
+    load_records({i for pair in likely for i in pair}, records)
+    for x, y in likely:
+        match = score(records[x], records[y], params)
+        if match.score < duplicates.POSSIBLE_FLOOR:
+            continue
+        pair = known.get((x, y))
+        if pair is None:
+            db.session.add(DuplicatePair(low_id=x, high_id=y, score=match.score,
+                                         reasons=match.reasons, status="open"))
+            scan.pairs_found += 1
+        elif pair.status == "open":
+            pair.score, pair.reasons = match.score, match.reasons
     scan.status, scan.finished_at = "done", utcnow()
     db.session.commit()
 
