@@ -157,3 +157,16 @@ def test_fhir_finds_the_alias_and_shows_the_link(app, client, create_patient):
     assert retired["link"] == [{"other": {"reference": f"Patient/{a}"}, "type": "replaced-by"}]
     assert retired["active"] is False
     assert schema_errors(survivor) == [] and schema_errors(retired) == []
+
+
+def test_retired_chart_page_points_at_the_survivor(app, admin_client, create_patient):
+    a, b = _pair(create_patient)
+    with app.app_context():
+        merge.merge_charts(a, b, {})
+        db.session.commit()
+    page = admin_client.get(f"/staff/patients/{b}").get_data(as_text=True)
+    assert "merged into another chart" in page and f"/staff/patients/{a}" in page
+    with app.app_context():  # retired charts have no blocking keys: never a candidate again
+        from intake.models import PatientMatchKey
+        assert db.session.scalar(db.select(db.func.count(PatientMatchKey.id))
+                                 .where(PatientMatchKey.patient_id == b)) == 0

@@ -12,7 +12,7 @@ from intake.blueprints.staff import bp
 from intake.forms.admin import ToggleForm
 from intake.models.user import Role
 from intake.security import roles_required
-from intake.services import FieldErrors, merge, worklist
+from intake.services import FieldErrors, duplicates, merge, worklist
 
 DESK = (Role.RECEPTIONIST, Role.ADMIN)
 MERGE = (Role.ADMIN,)
@@ -23,7 +23,7 @@ MERGE = (Role.ADMIN,)
 def duplicates_worklist() -> Any:
     return render_template("staff/duplicates.html", scan=worklist.latest_scan(),
                            pairs=worklist.open_pairs(), form=ToggleForm(),
-                           can_merge=current_user.has_role(*MERGE))
+                           can_merge=current_user.has_role(*MERGE), likely=duplicates.threshold())
 
 
 @bp.route("/duplicates/scan", methods=["POST"])
