@@ -97,7 +97,8 @@ def make(n_people: int, seed: int = 18) -> list[dict[str, Any]]:
     for name, forms in nicknames().items():
         for formal in forms - {name}:
             short_forms.setdefault(formal, []).append(name)
-    spare_mrns = _support._mrns(random.Random(f"{seed}-dups"), n_people)
+    taken = {p["mrn"] for p in people}
+    spare_mrns = [m for m in _support._mrns(random.Random(f"{seed}-dups"), 2 * n_people) if m not in taken]
     rows = [{**p, "cluster": i} for i, p in enumerate(people)]
     for i, person in enumerate(people):
         if rng.random() >= RATES["duplicated"]:

@@ -26,7 +26,7 @@ class Defaults:
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024
     INTAKE_CARD_MAX_BYTES = 8 * 1024 * 1024
     INTAKE_DEFAULT_REGION = "US"
-    INTAKE_DUPLICATE_THRESHOLD = 90  # percent probability (services/duplicates.py)
+    INTAKE_DUPLICATE_THRESHOLD = 60  # percent probability (services/duplicates.py)
     INTAKE_SEARCH_LIMIT = 50
     # Redirect to https and send HSTS: set behind TLS (with SESSION_COOKIE_SECURE).
     INTAKE_FORCE_HTTPS = False

@@ -24,8 +24,8 @@ from intake.matching import Parameters, Record, chart_keys, probe_keys, score
 from intake.models import MatchModel, Patient, PatientMatchKey
 from intake.services import audit
 
-DEFAULT_THRESHOLD = 90  # percent: a likely duplicate
-POSSIBLE_FLOOR = 50  # percent: worth a look in the worklist
+DEFAULT_THRESHOLD = 60  # percent: a likely duplicate (stops registration)
+POSSIBLE_FLOOR = 25  # percent: worth a look in the worklist ("possible")
 # The most candidates one probe scores. Blocks are narrow (a name's sound
 # with a date of birth, a phone...), so this is reached only by a probe
 # with a very common name and nothing else; the candidates sharing the most
