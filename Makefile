@@ -56,7 +56,7 @@ test-postgres: $(VENV)/.test-installed browser-deps fhir-validator
 	INTAKE_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.test-installed
-	$(BIN)/pip install -q -e ".[postgres,test,build]"
+	$(BIN)/pip install -q -e ".[postgres,test,build,bench]"
 	@failed=""; for script in benchmarks/bench_*.py; do echo "== $$script"; \
 		$(BIN)/python $$script || failed="$$failed $$script"; done; \
 	if [ -n "$$failed" ]; then echo "missed a target:$$failed"; exit 1; fi

@@ -30,7 +30,7 @@ class Defaults:
     INTAKE_IMAGE_MAX_PIXELS = 50_000_000
     INTAKE_IMAGE_PIXELS_PER_REQUEST = 64_000_000
     INTAKE_DEFAULT_REGION = "US"
-    INTAKE_DUPLICATE_THRESHOLD = 60  # a score from this up is shown as a likely duplicate
+    INTAKE_DUPLICATE_THRESHOLD = 60  # percent probability (services/duplicates.py)
     # Password hashing: argon2-cffi's defaults (RFC 9106 low-memory profile); tests lower them.
     INTAKE_ARGON2_TIME_COST = 3
     INTAKE_ARGON2_MEMORY_KIB = 65536

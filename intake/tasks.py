@@ -125,3 +125,16 @@ def anchor_audit_chain() -> None:
         finally:
             db.session.rollback()  # a read, but on SQLite it holds the write lock
             db.session.remove()
+
+
+@huey.task()
+def scan_duplicates(scan_id: int) -> None:
+    """The practice-wide duplicates scan (services/worklist.py)."""
+    from intake.services import worklist
+
+    with _bound_app().app_context():
+        audit.act_as("worker")
+        try:
+            worklist.run_scan(scan_id)
+        finally:
+            db.session.remove()

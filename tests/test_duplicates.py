@@ -91,3 +91,50 @@ def test_same_name_birth_date_and_mobile_is_refused_even_when_confirmed(app, des
         mrn = db.session.get(Patient, pid).mrn
         assert db.session.scalar(db.select(db.func.count(Patient.id))) == 1
     assert f"MRN {mrn}" in response.get_data(as_text=True)
+
+
+def test_misspelt_family_name_and_mistyped_birth_date_are_found(app, create_patient):
+    """Issue 18: no exact key is shared, the fuzzy blocks still bring it in."""
+    pid = create_patient(family_name="Johnson", given_name="Margaret", birth_date=date(1975, 6, 21))
+    with app.app_context():
+        probe = {"family_name": "Jonson", "given_name": "Peggy", "birth_date": date(1975, 6, 12),
+                 "phone_mobile": "+12175550143"}
+        (hit,) = duplicates.find(probe, threshold=50)
+        assert hit.patient.id == pid
+        assert any("Jonson / Johnson" in r for r in hit.reasons)
+        assert "date of birth differs by one typo" in hit.reasons  # 21 typed 12
+
+
+def test_keys_follow_every_chart_write(app, create_patient):
+    from intake.models import PatientMatchKey
+
+    pid = create_patient(family_name="Johnson", birth_date=date(1975, 6, 21))
+    with app.app_context():
+        patient = db.session.get(Patient, pid)
+        patient.family_name, patient.family_norm = "Kowalski", "kowalski"
+        db.session.commit()
+        keys = set(db.session.scalars(db.select(PatientMatchKey.key)
+                                      .where(PatientMatchKey.patient_id == pid)))
+        assert any(k.startswith("nd:CAOALSC|1975-06-21") for k in keys)
+        assert not any(k.startswith("nd:JANSAN") for k in keys)
+        assert duplicates.find({"family_name": "Johnson", "given_name": "Lukasz",
+                                "birth_date": date(1975, 6, 21)}) == []
+
+
+def test_one_letter_probe_finds_nothing(app, create_patient):
+    create_patient()
+    with app.app_context():
+        assert duplicates.find({"family_name": "W"}, threshold=0) == []
+
+
+def test_fit_model_is_stored_and_used(app, create_patient):
+    from intake.models import MatchModel
+
+    for i in range(6):
+        create_patient(family_name=f"Family{i}", given_name=f"Given{i}",
+                       birth_date=date(1970 + i, 1, 1 + i), phone_mobile=f"+1217555{i:04d}")
+    with app.app_context():
+        duplicates.fit_model()
+        db.session.commit()
+        assert db.session.scalar(db.select(db.func.count(MatchModel.id))) == 1
+        assert duplicates.parameters().levels.keys() == duplicates.Parameters.default().levels.keys()

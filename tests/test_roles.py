@@ -49,6 +49,25 @@ def _api_token_and_export(app):
         return plain, job.id
 
 
+def _pair_and_merge(app, create_patient, patient_id):
+    """A worklist pair and a merge record of two other charts."""
+    from datetime import date
+
+    from intake.extensions import db
+    from intake.models import ChartMerge, DuplicatePair
+
+    a = create_patient(given_name="Ann", birth_date=date(1971, 1, 1))
+    b = create_patient(given_name="Anne", birth_date=date(1971, 1, 1))
+    with app.app_context():
+        pair = DuplicatePair(low_id=patient_id, high_id=a, score=95, reasons=[])
+        record = ChartMerge(survivor_id=a, retired_id=b, before={}, moved=[],
+                            undone_at=__import__("datetime").datetime.now(
+                                __import__("datetime").timezone.utc))
+        db.session.add_all([pair, record])
+        db.session.commit()
+        return {"pair_id": pair.id, "merge_id": record.id}
+
+
 def _url(rule, values, default=None):
     """The rule's path with its arguments filled from `values`; an argument
     missing there is an error unless a `default` is given (the attack walks
@@ -111,6 +130,7 @@ def test_role_matrix(app, role, client_as, create_patient, create_coverage, crea
                   "user_id": user_id, "payer_id": 1, "direction": "up", "visit_id": visit_id,
                   "provider_id": provider_id, "diagnosis_id": diagnosis.id, "action": "up",
                   "line_id": line.id, "payment_id": payment.id, "fee_id": 1}
+    values.update(_pair_and_merge(app, create_patient, patient_id))
     token, job_id = _api_token_and_export(app)
     values.update(resource_type="Patient", resource_id=str(patient_id), job_id=job_id,
                   filename="Patient.ndjson")

@@ -137,7 +137,12 @@ def patient_resource(patient: Any, *, mrn_system: str = S.DEFAULT_MRN_SYSTEM) ->
     if extensions:
         resource["extension"] = extensions
     resource["identifier"] = [{"use": "usual", "type": _MR_TYPE, "system": mrn_system, "value": p.mrn}]
-    resource["active"] = True
+    # A merge (services/merge.py): the survivor keeps the retired charts'
+    # MRNs as old identifiers; both sides carry the link.
+    merged = getattr(p, "merged_charts", None) or []
+    resource["identifier"] += [{"use": "old", "type": _MR_TYPE, "system": mrn_system, "value": old.mrn}
+                               for old in merged]
+    resource["active"] = getattr(p, "merged_into_id", None) is None
     resource["name"] = names
     telecom = []
     if p.phone_mobile:
@@ -172,6 +177,11 @@ def patient_resource(patient: Any, *, mrn_system: str = S.DEFAULT_MRN_SYSTEM) ->
     resource["communication"] = [{"language": {
         "coding": [{"system": S.BCP47, "code": language, "display": label}], "text": label},
         "preferred": True}]
+    links = [{"other": {"reference": f"Patient/{old.id}"}, "type": "replaces"} for old in merged]
+    if getattr(p, "merged_into_id", None) is not None:
+        links.append({"other": {"reference": f"Patient/{p.merged_into_id}"}, "type": "replaced-by"})
+    if links:
+        resource["link"] = links
     return resource
 
 

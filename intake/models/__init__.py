@@ -27,3 +27,8 @@ from intake.models.schedule import (Appointment, AppointmentCell, AppointmentCha
 __all__ += ["Appointment", "AppointmentCell", "AppointmentChange", "AppointmentSeries",
             "AppointmentType", "ScheduleBlock", "ScheduleException", "ScheduleTemplate",
             "WaitlistEntry"]
+
+from intake.models.matching import (ChartMerge, DuplicatePair, DuplicateScan,  # noqa: E402
+                                    MatchModel, PatientMatchKey)
+
+__all__ += ["ChartMerge", "DuplicatePair", "DuplicateScan", "MatchModel", "PatientMatchKey"]

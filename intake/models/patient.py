@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Date, Index, String
+from sqlalchemy import JSON, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intake.extensions import db
@@ -66,6 +66,14 @@ class Patient(IdReprMixin, TimestampMixin, db.Model):
     emergency_name: Mapped[str | None] = mapped_column(String(200))
     emergency_relationship: Mapped[str | None] = mapped_column(String(50))
     emergency_phone: Mapped[str | None] = mapped_column(String(20))
+
+    # Set when this chart was merged into another (services/merge.py): the
+    # chart is retired, its MRN found as an alias of the survivor's.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
+
+    # The charts merged into this one (their MRNs are this chart's aliases).
+    merged_charts: Mapped[list[Patient]] = relationship(
+        foreign_keys=[merged_into_id], order_by="Patient.id", viewonly=True)
 
     coverages: Mapped[list[Coverage]] = relationship(
         back_populates="patient", order_by="Coverage.id"

@@ -103,7 +103,12 @@ def _name_part(column: Any) -> Filter:
 
 
 def _identifier(stmt: Select, value: str) -> Select:
-    return stmt.where(Patient.mrn == value.rsplit("|", 1)[-1])
+    """The chart with this MRN, and the chart it was merged into (which
+    carries it as an old identifier)."""
+    mrn = value.rsplit("|", 1)[-1]
+    merged_into = db.select(Patient.merged_into_id).where(Patient.mrn == mrn,
+                                                          Patient.merged_into_id.is_not(None))
+    return stmt.where(or_(Patient.mrn == mrn, Patient.id.in_(merged_into)))
 
 
 Filter = Callable[[Select, str], Select]
@@ -194,7 +199,7 @@ def base_query(resource_type: str) -> tuple[Select, Any]:
     """The query behind a type, and its id column (the search's, the read's
     and the bulk export's starting point)."""
     if resource_type == "Patient":
-        return db.select(Patient), Patient.id
+        return db.select(Patient).options(selectinload(Patient.merged_charts)), Patient.id
     if resource_type == "Coverage":
         return (db.select(Coverage).where(Coverage.status == "active")
                 .options(selectinload(Coverage.payer), selectinload(Coverage.patient)), Coverage.id)

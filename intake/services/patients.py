@@ -296,7 +296,11 @@ def search_patients(query: str, limit: int = 50) -> tuple[list[Row[Any]], str]:
     stmt = db.select(*SEARCH_COLUMNS)
     kinds = []
     if "mrn" in terms:
-        stmt = stmt.where(_charts.mrn == terms["mrn"])
+        # A merged chart's MRN finds the chart it was merged into (services/merge.py).
+        alias = db.select(Patient.merged_into_id).where(Patient.mrn == terms["mrn"],
+                                                        Patient.merged_into_id.is_not(None))
+        stmt = stmt.where(or_(and_(_charts.mrn == terms["mrn"], _charts.merged_into_id.is_(None)),
+                              _charts.id.in_(alias)))
         kinds.append("mrn")
     if "birth_date" in terms:
         stmt = stmt.where(_charts.birth_date == terms["birth_date"])

@@ -62,7 +62,8 @@ def register() -> Any:
                        patient=None)
 
 
-def _duplicates_for(form: PatientForm, exclude: int | None = None) -> list[Any]:
+def _duplicates_for(form: PatientForm, exclude: int | None = None,
+                    threshold: int | None = None) -> list[Any]:
     """Candidates for what the form holds so far, fields that failed left out."""
     probe = {name: (form[name].data if not form[name].errors else None)
              for name in ("family_name", "given_name", "birth_date", "address_line1",
@@ -70,7 +71,7 @@ def _duplicates_for(form: PatientForm, exclude: int | None = None) -> list[Any]:
     for name in ("phone_mobile", "phone_home"):
         if probe[name] and not str(probe[name]).startswith("+"):
             probe[name] = None  # not parsed (the live probe does not validate)
-    found = duplicates.find(probe, exclude_id=exclude)
+    found = duplicates.find(probe, exclude_id=exclude, threshold=threshold)
     duplicates.audit_shown(found)
     return found
 
@@ -87,7 +88,10 @@ def duplicate_check() -> Any:
             form[name].pre_validate(form)
         except ValueError:
             form[name].data = None
-    found = _duplicates_for(form, exclude=request.args.get("exclude", type=int))
+    # While typing, "possible" matches are listed too (labelled); saving
+    # stops only on likely ones (the threshold).
+    found = _duplicates_for(form, exclude=request.args.get("exclude", type=int),
+                            threshold=duplicates.POSSIBLE_FLOOR)
     return render_template("staff/_duplicates.html", candidates=found, live=True)
 
 
