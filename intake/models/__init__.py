@@ -19,3 +19,7 @@ __all__ = [
 from intake.models.kiosk import KioskDevice, KioskDraft, KioskSubmission, SignedConsent  # noqa: E402
 
 __all__ += ["KioskDevice", "KioskDraft", "KioskSubmission", "SignedConsent"]
+
+from intake.models.x12 import X12Interchange  # noqa: E402
+
+__all__ += ["X12Interchange"]
