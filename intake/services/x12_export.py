@@ -96,7 +96,8 @@ def claim_for_visit(visit: Visit, office: Practice, consents: Sequence[Any]) -> 
     day = visit.date_of_service
     insured = [c for c in coverages_in_force(visit.patient, day) if c.payer.kind != "self_pay"]
     if not insured:
-        return [f"No insurance was in force on {day:%m/%d/%Y}: a self-pay visit gets no 837P."]
+        return [f"No insurance was in force on {day:%m/%d/%Y} (the date of service): check the "
+                "coverage dates, or bill the patient; a self-pay visit gets no 837P."]
     primary, others = insured[0], insured[1:3]
     patient = visit.patient
     financial = any(c.kind == "financial" for c in consents)
