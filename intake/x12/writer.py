@@ -11,6 +11,7 @@ a generator).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from itertools import islice
@@ -28,6 +29,7 @@ _UNSAFE = re.compile(r"[*:~^\r\n]+")
 _SPACES = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=8192)  # names, cities and payers repeat across a batch
 def text(value: str | None, limit: int = 60) -> str:
     """A value as X12 carries it: ASCII, upper case, no separators, trimmed."""
     if not value:
@@ -49,7 +51,7 @@ def amount(cents: int) -> str:
 
 
 def d8(day: date) -> str:
-    return day.strftime("%Y%m%d")
+    return f"{day.year:04d}{day.month:02d}{day.day:02d}"  # a date or a datetime
 
 
 def diagnosis_code(code: str) -> str:
@@ -182,7 +184,8 @@ def _subscriber(person: Person, *, with_demographics: bool) -> Iterator[str]:
 
 
 def _claim(claim: Claim, billing: BillingProvider) -> Iterator[str]:
-    yield _segment("CLM", text(claim.patient_control_number, 20), amount(claim.total_cents), "", "",
+    # CLM01 is unique per claim: not worth a cache entry.
+    yield _segment("CLM", text.__wrapped__(claim.patient_control_number, 20), amount(claim.total_cents), "", "",
                    COMPONENT.join((claim.place_of_service, "B", claim.frequency_code)),
                    "Y" if claim.provider_signature_on_file else "N",
                    "A" if claim.provider_accepts_assignment else "C",
