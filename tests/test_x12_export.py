@@ -214,3 +214,35 @@ def test_practice_settings_take_the_x12_ids_with_validation(app, admin_client):
         office = db.session.get(Practice, 1)
         assert (office.submitter_etin, office.x12_receiver_id, office.taxonomy) == (
             "ETIN12345", "CLEARHOUSE", "207Q00000X")
+
+
+def test_medicare_secondary_needs_its_reason_then_goes_as_cob(app, billing_client, billed_visit,
+                                                               create_patient, create_coverage):
+    from intake.models import Coverage
+    from intake.services import FieldErrors, coverages
+
+    pid = create_patient()
+    vid = billed_visit(pid)  # commercial primary
+    medicare = create_coverage(pid, kind="medicare", member_id="1EG4TE5MK73", effective_date=IN_FORCE,
+                               group_number=None)
+    page = billing_client.get("/billing/?date_from=2025-11-01&date_to=2025-11-30").get_data(as_text=True)
+    assert "record why Medicare pays second" in page
+    assert billing_client.post("/billing/837p", data=RANGE).status_code == 422
+    with app.app_context():
+        primary = db.session.get(Coverage, medicare - 1)
+        with pytest.raises(FieldErrors) as refused:  # a reason only a Medicare coverage can have
+            coverages.update_coverage(primary, {"payer_id": primary.payer_id, "member_id": "XYZ123456789",
+                                                "medicare_secondary_type": "12"})
+        assert list(refused.value.errors) == ["medicare_secondary_type"]
+        db.session.rollback()
+        coverage = db.session.get(Coverage, medicare)
+        coverages.update_coverage(coverage, {"payer_id": coverage.payer_id, "member_id": "1EG4TE5MK73",
+                                             "medicare_secondary_type": "12"})
+        db.session.commit()
+    response = billing_client.post("/billing/837p", data=RANGE)
+    assert response.status_code == 200
+    segs = segments(response.data)
+    sbrs = [s for s in segs if s[0] == "SBR"]
+    assert sbrs[0][1] == "P" and sbrs[1][1] == "S" and sbrs[1][5] == "12" and sbrs[1][9] == "MB"
+    assert validate_837p(response.data.decode()).accepted
+    assert f"V{vid:07d}" in response.data.decode()

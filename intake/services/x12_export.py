@@ -129,6 +129,7 @@ def claim_for_visit(visit: Visit, office: Practice, consents: Sequence[Any]) -> 
             subscriber=_subscriber(c, patient),
             relationship=RELATIONSHIP.get(c.relationship_code, "G8"),
             filing_indicator=FILING_INDICATOR.get(c.payer.kind, "CI"),
+            insurance_type=c.medicare_secondary_type or None,
             group_number=c.group_number or None) for n, c in enumerate(others, start=1)))
 
 

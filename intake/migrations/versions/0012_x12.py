@@ -1,4 +1,4 @@
-"""837P: interchange control numbers and the practice's submitter settings
+"""837P: interchange control numbers, the practice's submitter settings, SBR05
 
 Revision ID: 0012_x12
 Revises: 0011_kiosk_reviewed_submission
@@ -53,8 +53,13 @@ def upgrade():
         batch_op.add_column(sa.Column('x12_test_mode', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('accepts_assignment', sa.Boolean(), server_default=sa.true(), nullable=False))
 
+    with op.batch_alter_table('coverages', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('medicare_secondary_type', sa.String(length=2), nullable=True))
+
 
 def downgrade():
+    with op.batch_alter_table('coverages', schema=None) as batch_op:
+        batch_op.drop_column('medicare_secondary_type')
     with op.batch_alter_table('practice', schema=None) as batch_op:
         for name in ('accepts_assignment', 'x12_test_mode', 'x12_receiver_qualifier',
                      'x12_sender_qualifier', *reversed([n for n, _ in PRACTICE_COLUMNS])):
