@@ -246,3 +246,19 @@ def test_medicare_secondary_needs_its_reason_then_goes_as_cob(app, billing_clien
     assert sbrs[0][1] == "P" and sbrs[1][1] == "S" and sbrs[1][5] == "12" and sbrs[1][9] == "MB"
     assert validate_837p(response.data.decode()).accepted
     assert f"V{vid:07d}" in response.data.decode()
+
+
+def test_work_list_says_what_the_settings_lack(app, billing_client):
+    with app.app_context():
+        practice.save_practice({"name": "Lakeside Family Medicine", "npi": "1245319599"})
+        db.session.commit()
+    page = billing_client.get("/billing/").get_data(as_text=True)
+    assert "Before an 837P can be written" in page
+    assert "lack the submitter&#39;s ETIN" in page
+
+
+def test_demo_practice_can_send_a_test_837p(app, runner, billing_client):
+    result = runner.invoke(cli, ["demo", "--patients", "3"])
+    assert result.exit_code == 0, result.output
+    page = billing_client.get("/billing/").get_data(as_text=True)
+    assert "Before an 837P can be written" not in page

@@ -40,7 +40,8 @@ def index() -> Any:
     export_form.set_payers(coverages.active_payers())
     return render_template("billing/index.html", form=form, rows=rows, date_from=date_from,
                            date_to=date_to, export_form=export_form,
-                           x12_form=_x12_form(date_from, date_to), x12_holds=x12_export.holds(rows))
+                           x12_form=_x12_form(date_from, date_to), x12_holds=x12_export.holds(rows),
+                           x12_settings=x12_export.settings_problems())
 
 
 def _x12_form(date_from: Any, date_to: Any) -> X12ExportForm:
