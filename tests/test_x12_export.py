@@ -262,3 +262,22 @@ def test_demo_practice_can_send_a_test_837p(app, runner, billing_client):
     assert result.exit_code == 0, result.output
     page = billing_client.get("/billing/").get_data(as_text=True)
     assert "Before an 837P can be written" not in page
+
+
+def test_a_file_pyx12_rejects_is_never_offered(app, billing_client, billed_visit, monkeypatch):
+    from intake.services import x12_export
+
+    billed_visit()
+    real = x12_export.write_837p
+
+    def broken(*args, **kwargs):  # a writer regression: the payer loop goes missing
+        return re.sub(r"NM1\*PR\*[^~]*~\n", "", real(*args, **kwargs))
+
+    monkeypatch.setattr(x12_export, "write_837p", broken)
+    response = billing_client.post("/billing/837p", data=RANGE)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "did not pass the X12 validator" in page and "Payer Name" in page
+    with app.app_context():
+        assert db.session.execute(db.select(db.func.count(BillingExport.id))).scalar() == 0
+        assert db.session.execute(db.select(db.func.count(X12Interchange.id))).scalar() == 0
