@@ -123,7 +123,7 @@ def _transaction(batch: list[Claim], settings: InterchangeSettings, billing: Bil
                    text(settings.submitter_etin, 80))
     contact = ["PER", "IC", text(settings.contact_name), "TE", digits(settings.contact_phone)]
     if settings.contact_email:
-        contact += ["EM", settings.contact_email.strip()]
+        contact += ["EM", _UNSAFE.sub("", settings.contact_email.strip())[:256]]
     yield _segment(*contact)
     yield _segment("NM1", "40", "2", text(settings.receiver_name), "", "", "", "", "46",
                    text(settings.receiver_etin, 80))
