@@ -18,6 +18,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from intake import create_app
 from intake.codes.cli import codes_cli
 from intake.fhir.cli import fhir_cli
+from intake.x12_cli import x12_cli
 from intake.extensions import db
 from intake.models.user import Role
 from intake.services import FieldErrors, audit
@@ -235,6 +236,7 @@ def worker_command(threads: int) -> None:
 
 cli.add_command(codes_cli, "codes")
 cli.add_command(fhir_cli, "fhir")
+cli.add_command(x12_cli, "x12")
 
 
 # ---- audit chain, backups (issue 7) -----------------------------------------

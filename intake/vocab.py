@@ -127,3 +127,18 @@ US_STATES = [
 
 def label(choices: list[tuple[str, str]], code: str | None) -> str:
     return dict(choices).get(code or "", code or "")
+
+# Why Medicare pays second (X12 insurance type code, 837P SBR05): Medicare
+# rejects a claim where it is not primary without one.
+MEDICARE_SECONDARY_TYPES = [
+    ("", "— (Medicare primary, or not Medicare)"),
+    ("12", "Working aged: employer group health plan (12)"),
+    ("13", "End-stage renal disease (13)"),
+    ("14", "No-fault insurance, including auto (14)"),
+    ("15", "Workers' compensation (15)"),
+    ("16", "Public health service or other federal agency (16)"),
+    ("41", "Black lung (41)"),
+    ("42", "Veterans administration (42)"),
+    ("43", "Disabled: large group health plan (43)"),
+    ("47", "Other liability insurance (47)"),
+]

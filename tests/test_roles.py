@@ -129,7 +129,8 @@ def test_role_matrix(app, role, client_as, create_patient, create_coverage, crea
                   "coverage_id": coverage_id, "card_id": card_id,
                   "user_id": user_id, "payer_id": 1, "direction": "up", "visit_id": visit_id,
                   "provider_id": provider_id, "diagnosis_id": diagnosis.id, "action": "up",
-                  "line_id": line.id, "payment_id": payment.id, "fee_id": 1}
+                  "line_id": line.id, "payment_id": payment.id, "fee_id": 1,
+                  "export_id": 1}
     values.update(_pair_and_merge(app, create_patient, patient_id))
     token, job_id = _api_token_and_export(app)
     values.update(resource_type="Patient", resource_id=str(patient_id), job_id=job_id,

@@ -31,3 +31,11 @@ class ExportForm(BaseForm):
 
     def set_payers(self, payers: list[Any]) -> None:
         self.payer_id.choices = options([(0, "All payers")] + [(p.id, p.name) for p in payers])
+
+
+class X12ExportForm(BaseForm):
+    """The 837P download; prefixed so its fields do not clash with the FHIR export's."""
+
+    date_from = DateField("From", validators=[DataRequired("Enter the first day.")])
+    date_to = DateField("To", validators=[DataRequired("Enter the last day.")])
+    include_sent = BooleanField("Include claims already sent in an 837P (re-send)")

@@ -34,6 +34,8 @@ class CoverageForm(BaseForm):
     subscriber_given = StringField("Subscriber given name",
                                    validators=[Optional(), Length(max=100), person_name])
     subscriber_birth_date = DateField("Subscriber date of birth", validators=[Optional(), past_date])
+    medicare_secondary_type = SelectField("Medicare pays second because",
+                                          choices=options(vocab.MEDICARE_SECONDARY_TYPES), default="")
     card_front = FileField("Card front (photo)", validators=[
         FileAllowed(IMAGE_TYPES, "Upload a JPEG, PNG or WebP picture.")])
     card_back = FileField("Card back (photo)", validators=[

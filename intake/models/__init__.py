@@ -32,3 +32,7 @@ from intake.models.matching import (ChartMerge, DuplicatePair, DuplicateScan,  #
                                     MatchModel, PatientMatchKey)
 
 __all__ += ["ChartMerge", "DuplicatePair", "DuplicateScan", "MatchModel", "PatientMatchKey"]
+
+from intake.models.x12 import X12Interchange  # noqa: E402
+
+__all__ += ["X12Interchange"]

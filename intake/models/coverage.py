@@ -58,6 +58,8 @@ class Coverage(IdReprMixin, TimestampMixin, db.Model):
     subscriber_family: Mapped[str | None] = mapped_column(String(100))
     subscriber_given: Mapped[str | None] = mapped_column(String(100))
     subscriber_birth_date: Mapped[date | None] = mapped_column(Date)
+    # Medicare only, when it pays second: why (837P SBR05; vocab.MEDICARE_SECONDARY_TYPES).
+    medicare_secondary_type: Mapped[str | None] = mapped_column(String(2))
 
     patient: Mapped[Patient] = relationship(back_populates="coverages")
     payer: Mapped[Payer] = relationship()

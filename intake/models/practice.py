@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from sqlalchemy import CheckConstraint, String
+from sqlalchemy import false as sa_false
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.extensions import db
@@ -23,6 +25,22 @@ class Practice(IdReprMixin, TimestampMixin, db.Model):
     npi: Mapped[str | None] = mapped_column(String(10))
     tax_id: Mapped[str | None] = mapped_column(String(10))
     default_pos: Mapped[str] = mapped_column(String(2), default="11")
+    # 837P (X12) submission: the practice as billing provider and as submitter,
+    # and the clearinghouse that receives the files.
+    taxonomy: Mapped[str | None] = mapped_column(String(10))
+    submitter_name: Mapped[str | None] = mapped_column(String(60))  # defaults to the practice name
+    submitter_etin: Mapped[str | None] = mapped_column(String(80))
+    billing_contact_name: Mapped[str | None] = mapped_column(String(60))
+    billing_contact_phone: Mapped[str | None] = mapped_column(String(20))
+    billing_contact_email: Mapped[str | None] = mapped_column(String(80))
+    receiver_name: Mapped[str | None] = mapped_column(String(60))
+    receiver_etin: Mapped[str | None] = mapped_column(String(80))
+    x12_sender_qualifier: Mapped[str] = mapped_column(String(2), default="ZZ", server_default="ZZ")
+    x12_sender_id: Mapped[str | None] = mapped_column(String(15))
+    x12_receiver_qualifier: Mapped[str] = mapped_column(String(2), default="ZZ", server_default="ZZ")
+    x12_receiver_id: Mapped[str | None] = mapped_column(String(15))
+    x12_test_mode: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    accepts_assignment: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
 
 
 class Provider(IdReprMixin, TimestampMixin, db.Model):

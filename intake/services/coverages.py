@@ -22,7 +22,7 @@ MAX_ACTIVE = 3
 COVERAGE_FIELDS = (
     "payer_id", "member_id", "group_number", "plan_name", "effective_date", "end_date",
     "copay_cents", "relationship_code", "subscriber_family", "subscriber_given",
-    "subscriber_birth_date",
+    "subscriber_birth_date", "medicare_secondary_type",
 )
 CARD_FORMATS = {"JPEG", "PNG", "WEBP"}
 CARD_MAX_SIDE = 2000
@@ -70,9 +70,13 @@ def _check(data: Mapping[str, Any]) -> dict[str, Any]:
         errors["payer_id"] = ["Choose a payer from the list."]
     values = {k: (clean_text(v) if isinstance(v, str) else v) for k, v in data.items()
               if k in COVERAGE_FIELDS}
+    if "medicare_secondary_type" in values:
+        values["medicare_secondary_type"] = values["medicare_secondary_type"] or None
     member = values.get("member_id")
     if payer is not None and payer.kind != PayerKind.SELF_PAY and not member:
         errors["member_id"] = ["Enter the member id from the card."]
+    if values.get("medicare_secondary_type") and (payer is None or payer.kind != PayerKind.MEDICARE):
+        errors["medicare_secondary_type"] = ["Only a Medicare coverage has a reason Medicare pays second."]
     if payer is not None and payer.kind == PayerKind.MEDICARE and member:
         if not is_valid_mbi(member):
             errors["member_id"] = ["A Medicare member id is an 11-character MBI, "

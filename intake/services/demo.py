@@ -101,7 +101,15 @@ def ensure_practice() -> list[int]:
         practice.save_practice({"name": "Lakeside Family Medicine (demo)", "npi": "1245319599",
                                 "tax_id": "12-3456789", "default_pos": "11",
                                 "address_line1": "100 Lake St", "city": "Springfield",
-                                "state": "IL", "postal_code": "62701"})
+                                "state": "IL", "postal_code": "62701-1234",
+                                # 837P submission, test mode (ISA15 T): made-up ids.
+                                "taxonomy": "207Q00000X", "accepts_assignment": True,
+                                "submitter_etin": "DEMO0001", "billing_contact_name": "Billing Office",
+                                "billing_contact_phone": "+12175550100",
+                                "receiver_name": "Demo Clearinghouse", "receiver_etin": "DEMOCH01",
+                                "x12_sender_id": "DEMOSENDER", "x12_receiver_id": "DEMOCH01",
+                                "x12_sender_qualifier": "ZZ", "x12_receiver_qualifier": "ZZ",
+                                "x12_test_mode": True})
     ids = [p.id for p in practice.list_providers(active_only=True)]
     if not ids:
         ids = [practice.save_provider(None, {"family_name": f, "given_name": g, "credentials": c,

@@ -12,6 +12,11 @@ from intake.services import FieldErrors, audit
 
 PRACTICE_FIELDS = ("name", "address_line1", "city", "state", "postal_code", "phone", "npi",
                    "tax_id", "default_pos")
+# The 837P submitter settings (see intake.services.x12_export).
+X12_FIELDS = ("taxonomy", "accepts_assignment", "submitter_name", "submitter_etin",
+              "billing_contact_name", "billing_contact_phone", "billing_contact_email",
+              "receiver_name", "receiver_etin", "x12_sender_qualifier", "x12_sender_id",
+              "x12_receiver_qualifier", "x12_receiver_id", "x12_test_mode")
 PROVIDER_FIELDS = ("family_name", "given_name", "credentials", "npi", "taxonomy", "active")
 
 
@@ -19,7 +24,9 @@ def get_practice() -> Practice:
     """The practice row; an unnamed one until an admin fills it in."""
     practice = db.session.get(Practice, 1)
     if practice is None:
-        practice = Practice(id=1, name="", default_pos="11")
+        practice = Practice(id=1, name="", default_pos="11", x12_sender_qualifier="ZZ",
+                            x12_receiver_qualifier="ZZ", x12_test_mode=False,
+                            accepts_assignment=True)
     return practice
 
 
@@ -29,10 +36,13 @@ def save_practice(data: Mapping[str, Any]) -> Practice:
         errors["npi"] = ["That NPI fails its check digit; check the 10 digits."]
     if data.get("tax_id") and not is_valid_ein(data["tax_id"]):
         errors["tax_id"] = ["A tax id (EIN) is 9 digits, like 12-3456789."]
+    for field in ("x12_sender_qualifier", "x12_receiver_qualifier"):
+        if field in data and not data[field]:
+            errors[field] = ["Choose the qualifier your clearinghouse gave you (usually ZZ)."]
     if errors:
         raise FieldErrors(errors)
     practice = get_practice()
-    for field in PRACTICE_FIELDS:
+    for field in PRACTICE_FIELDS + X12_FIELDS:
         if field in data:
             value = data[field]
             setattr(practice, field, clean_text(value) if isinstance(value, str) else value)

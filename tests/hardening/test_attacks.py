@@ -455,7 +455,7 @@ def test_e_no_query_parameter_is_reflected_unescaped(app, atk_two_patients, clie
               "job_id": "none", "filename": "Patient.ndjson", "submission_id": 1,
               "device_id": 1, "step": "about", "key": "sig-treatment",
               "appointment_id": _appointment(app, a["patient"]),
-              "pair_id": 1, "merge_id": 1}
+              "pair_id": 1, "merge_id": 1, "export_id": 1}
     if role == "anonymous":
         client = app.test_client()
     elif role == "kiosk":
@@ -829,6 +829,7 @@ def test_i_every_post_without_a_token_is_refused(make_app, tmp_path):
     # A pending submission (the kiosk pages need tokens now: post them).
     values["submission_id"] = 1
     values.update(pair_id=1, merge_id=1)  # worklist and merge POSTs refuse before any lookup
+    values["export_id"] = 1
     staff = app.test_client()
     _csrf_login(staff, "csrfadmin")
     from tests.kiosk.factories import enroll_code

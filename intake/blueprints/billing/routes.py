@@ -10,10 +10,10 @@ from flask_login import current_user
 
 from intake.blueprints.billing import bp
 from intake.forms import attach_errors
-from intake.forms.billing import ExportForm, WorklistFilter
+from intake.forms.billing import ExportForm, WorklistFilter, X12ExportForm
 from intake.models.user import Role
 from intake.security import roles_required
-from intake.services import FieldErrors, billing, clock, coverages, visits
+from intake.services import FieldErrors, billing, clock, coverages, visits, x12_export
 
 BILLING = (Role.BILLING, Role.ADMIN)
 
@@ -39,7 +39,13 @@ def index() -> Any:
                              payer_id=form.payer_id.data or 0)
     export_form.set_payers(coverages.active_payers())
     return render_template("billing/index.html", form=form, rows=rows, date_from=date_from,
-                           date_to=date_to, export_form=export_form)
+                           date_to=date_to, export_form=export_form,
+                           x12_form=_x12_form(date_from, date_to), x12_holds=x12_export.holds(rows),
+                           x12_settings=x12_export.settings_problems())
+
+
+def _x12_form(date_from: Any, date_to: Any) -> X12ExportForm:
+    return X12ExportForm(formdata=None, prefix="x12", date_from=date_from, date_to=date_to)
 
 
 @bp.route("/visits/<int:visit_id>/bundle")
@@ -76,10 +82,13 @@ def export() -> Any:
     filter_form.set_payers(coverages.active_payers())
     return render_template("billing/index.html", form=filter_form, rows=rows,
                            date_from=form.date_from.data, date_to=form.date_to.data,
-                           export_form=form), 422
+                           export_form=form, x12_holds=x12_export.holds(rows),
+                           x12_form=_x12_form(form.date_from.data, form.date_to.data)), 422
 
 
 @bp.route("/exports")
 @roles_required(*BILLING)
 def history() -> Any:
-    return render_template("billing/history.html", exports=billing.history())
+    exports = billing.history()
+    return render_template("billing/history.html", exports=exports,
+                           x12_files=x12_export.interchanges_by_export(e.id for e in exports))
