@@ -18,7 +18,7 @@ def _json_lines(output: str) -> list[dict[str, object]]:
 
 
 def test_check_json_one_object_per_code(runner: FlaskCliRunner) -> None:
-    result = runner.invoke(codes_cli, ["check", "e119", "G0438", "25", "--date", "2025-11-03", "--json"])
+    result = runner.invoke(codes_cli, ["check", "e119", "G0438", "25", "--date", "2026-06-02", "--json"])
     assert result.exit_code == 0, result.output
     rows = _json_lines(result.output)
     assert [r["code"] for r in rows] == ["E11.9", "G0438", "25"]
@@ -72,7 +72,7 @@ def test_tables(runner: FlaskCliRunner) -> None:
     result = runner.invoke(codes_cli, ["tables", "--json"])
     assert result.exit_code == 0
     names = {r["name"] for r in _json_lines(result.output)}
-    assert names == {"icd10cm-fy2026", "hcpcs-2025", "modifiers-2025", "pos"}
+    assert names == {"icd10cm-fy2026", "hcpcs-2026", "modifiers-2026", "pos"}
     plain = runner.invoke(codes_cli, ["tables"]).output
     assert "2025-10-01 to 2026-09-30" in plain
 

@@ -96,7 +96,7 @@ def test_date_with_no_table(app, billed):
 
 def test_procedure_and_modifier_rechecked(app, billed):
     def change(v, p):
-        v.lines[1].code = "G9999"
+        v.lines[1].code = "G0001"  # not in the CMS 2026 file
         v.lines[0].modifier1 = "ZZ"
     with app.app_context():
         assert set(_scrub(billed[1], change)) == {"procedure_unknown", "modifier_unknown"}
