@@ -73,10 +73,10 @@ def test_icd10cm_unknown_names_the_nearest_code(engine: CodeEngine) -> None:
 @pytest.mark.parametrize(
     ("day", "status"),
     [
-        (date(2025, 9, 30), Status.NO_TABLE),
+        (date(2025, 9, 30), Status.PROVISIONAL),
         (date(2025, 10, 1), Status.VALID),
         (date(2026, 9, 30), Status.VALID),
-        (date(2026, 10, 1), Status.NO_TABLE),
+        (date(2026, 10, 1), Status.PROVISIONAL),
     ],
 )
 def test_icd10cm_fiscal_year_edges(engine: CodeEngine, day: date, status: Status) -> None:
@@ -85,11 +85,35 @@ def test_icd10cm_fiscal_year_edges(engine: CodeEngine, day: date, status: Status
     assert result.display == "Type 2 diabetes mellitus without complications"
 
 
-def test_no_table_names_the_import_command(engine: CodeEngine) -> None:
-    result = engine.check("E11.9", date_of_service=date(2026, 11, 2))
-    assert not result.valid
-    assert "no ICD-10-CM table is loaded for 2026-11-02" in result.reason
-    assert "intake codes import icd10cm FILE" in result.reason
+def test_a_missing_year_is_provisional_against_the_nearest_release(engine: CodeEngine) -> None:
+    result = engine.check("E11.9", date_of_service=date(2026, 12, 4))
+    assert (result.status, result.valid, result.provisional, result.accepted) == (Status.PROVISIONAL, False, True, True)
+    assert result.billable is True
+    assert result.table == "FY2026 (April 1, 2026 update)"
+    assert result.reason == ("provisional: checked against ICD-10-CM FY2026 (April 1, 2026 update); "
+                             "the ICD-10-CM FY2027 table is not loaded")
+    assert "intake" not in result.reason  # a receptionist never sees a command line
+    assert result.to_dict()["provisional"] is True
+    # An earlier year: the nearest release is the later one.
+    assert "the ICD-10-CM FY2025 table is not loaded" in engine.check("I10", date_of_service=date(2025, 9, 30)).reason
+
+
+@pytest.mark.parametrize(("typed", "status"), [("E11", Status.HEADER), ("E11.99", Status.UNKNOWN), ("E11.", Status.HEADER)])
+def test_a_code_invalid_in_the_nearest_release_is_still_refused(engine: CodeEngine, typed: str, status: Status) -> None:
+    result = engine.check(typed, "icd10cm", date(2026, 12, 4))
+    assert (result.status, result.accepted, result.provisional) == (status, False, False)
+
+
+def test_cpt_modifier_codes_are_open_ended(engine: CodeEngine) -> None:
+    """CPT modifier codes carry no dates: valid for any year; Level II modifiers are provisional outside 2026."""
+    assert engine.check("25", "modifier", date(2027, 3, 1)).status is Status.VALID
+    assert engine.check("25", "modifier", date(2025, 3, 1)).valid
+    assert engine.check("GT", "modifier", date(2027, 3, 1)).status is Status.PROVISIONAL
+    assert engine.check("G0438", "hcpcs", date(2027, 3, 1)).reason.endswith("the HCPCS 2027 table is not loaded")
+
+
+def test_terminated_in_the_nearest_release_is_refused(engine: CodeEngine) -> None:
+    assert engine.check("J1030", "hcpcs", date(2027, 3, 1)).status is Status.TERMINATED
 
 
 @pytest.mark.parametrize(
@@ -103,15 +127,15 @@ def test_no_table_names_the_import_command(engine: CodeEngine) -> None:
         ("J1100", IN_2026, Status.VALID),
         ("A4295", date(2026, 1, 1), Status.VALID),  # added 2026-01-01
         ("C5271", date(2026, 1, 1), Status.TERMINATED),  # ended 2025-12-31, kept in the file
-        ("G0438", date(2025, 12, 31), Status.NO_TABLE),
-        ("G0438", date(2027, 1, 1), Status.NO_TABLE),
+        ("G0438", date(2025, 12, 31), Status.PROVISIONAL),
+        ("G0438", date(2027, 1, 1), Status.PROVISIONAL),
     ],
 )
 def test_hcpcs(engine: CodeEngine, typed: str, day: date, status: Status) -> None:
     result = engine.check(typed, "hcpcs", day)
     assert result.status is status
     assert result.valid is (status is Status.VALID)
-    assert result.table == (None if status is Status.NO_TABLE else "HCPCS 2026 (January 2026 file)")
+    assert result.table == "HCPCS 2026 (January 2026 file)"
 
 
 def test_hcpcs_whole_file_keeps_each_codes_dates(engine: CodeEngine) -> None:
@@ -121,7 +145,7 @@ def test_hcpcs_whole_file_keeps_each_codes_dates(engine: CodeEngine) -> None:
     assert sum(1 for day in table.terminated if day) == 1_300
     assert sum(1 for day in table.terminated if day == date(2025, 12, 31).toordinal()) == 95
     assert all(table.added)
-    assert engine.check("A4295", "hcpcs", date(2025, 12, 31)).status is Status.NO_TABLE
+    assert engine.check("A4295", "hcpcs", date(2025, 12, 31)).status is Status.NOT_YET_EFFECTIVE
 
 
 def test_hcpcs_malformed(engine: CodeEngine) -> None:

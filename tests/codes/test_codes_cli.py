@@ -38,7 +38,20 @@ def test_check_exits_1_when_any_code_is_not_valid(runner: FlaskCliRunner) -> Non
 def test_check_without_a_table_for_the_date(runner: FlaskCliRunner) -> None:
     result = runner.invoke(codes_cli, ["check", "E11.9", "--date", "2026-11-02"])
     assert result.exit_code == 1
+    assert result.output.startswith("?? ")
+    assert "the ICD-10-CM FY2027 table is not loaded" in result.output
     assert "intake codes import icd10cm FILE" in result.output
+
+
+def test_check_json_reports_provisional_and_the_release_used(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(codes_cli, ["check", "E11.9", "25", "--date", "2026-12-04", "--json"])
+    assert result.exit_code == 1  # anything but plainly valid fails
+    first, second = (json.loads(line) for line in result.output.splitlines())
+    assert (first["status"], first["provisional"], first["valid"]) == ("provisional", True, False)
+    assert first["table"] == "FY2026 (April 1, 2026 update)"
+    assert (second["status"], second["provisional"]) == ("valid", False)
+    ok = runner.invoke(codes_cli, ["check", "25", "--date", "2026-12-04", "--json"])
+    assert ok.exit_code == 0
 
 
 def test_check_place_of_service_needs_system(runner: FlaskCliRunner) -> None:
