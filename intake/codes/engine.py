@@ -290,7 +290,7 @@ class CodeEngine:
             return CheckResult(raw, code, system, Status.UNVERIFIED, True, None, "",
                                f"format valid, not verified against a CPT table (none loaded for {day}; "
                                "the practice administrator imports the office's licensed file)", day, verified=False)
-        nearest = self._nearest(system, day)
+        nearest = self.nearest(system, day)
         if nearest is None:
             return CheckResult(raw, code, system, Status.NO_TABLE, False, False, "",
                                f"no {system.label} table is loaded; the practice administrator imports it "
@@ -305,7 +305,7 @@ class CodeEngine:
                        reason=f"provisional: checked against {release_name(nearest.info)}; "
                               f"the {missing_release(system, day)} table is not loaded")
 
-    def _nearest(self, system: System, day: date) -> CodeTable | None:
+    def nearest(self, system: System, day: date) -> CodeTable | None:
         """The loaded table of a system whose dates are closest to the day (imported first on a tie)."""
         def distance(info: TableInfo) -> int:
             if info.effective_from and day < info.effective_from:

@@ -446,7 +446,7 @@ def test_e_no_query_parameter_is_reflected_unescaped(app, atk_two_patients, clie
               "line_id": a["line"], "payment_id": a["payment"], "fee_id": 1,
               "resource_type": "Patient", "resource_id": str(a["patient"]),
               "job_id": "none", "filename": "Patient.ndjson", "submission_id": 1,
-              "device_id": 1, "step": "about", "key": "sig-treatment"}
+              "device_id": 1, "step": "about", "key": "sig-treatment", "token": "0123456789abcdef"}
     if role == "anonymous":
         client = app.test_client()
     elif role == "kiosk":
@@ -815,7 +815,8 @@ def test_i_every_post_without_a_token_is_refused(make_app, tmp_path):
                   "line_id": line.id, "payment_id": pay.id,
                   "fee_id": getattr(fee, "id", 1), "device_id": device.id,
                   "resource_type": "Patient", "resource_id": str(p.id), "job_id": "x",
-                  "filename": "Patient.ndjson", "step": "about", "key": "sig-treatment"}
+                  "filename": "Patient.ndjson", "step": "about", "key": "sig-treatment",
+                  "token": "0123456789abcdef"}
     # A pending submission (the kiosk pages need tokens now: post them).
     values["submission_id"] = 1
     staff = app.test_client()

@@ -13,7 +13,7 @@ from intake.forms import attach_errors
 from intake.forms.billing import ExportForm, WorklistFilter
 from intake.models.user import Role
 from intake.security import roles_required
-from intake.services import FieldErrors, billing, clock, coverages, visits
+from intake.services import FieldErrors, billing, clock, code_tables, coverages, visits
 
 BILLING = (Role.BILLING, Role.ADMIN)
 
@@ -83,3 +83,11 @@ def export() -> Any:
 @roles_required(*BILLING)
 def history() -> Any:
     return render_template("billing/history.html", exports=billing.history())
+
+
+@bp.route("/codes")
+@roles_required(*BILLING)
+def code_rechecks() -> Any:
+    """Codes on visits not yet exported that the tables now refuse: after an import,
+    the codes the new release deleted or turned into headers."""
+    return render_template("billing/code_rechecks.html", problems=code_tables.code_problems())
