@@ -41,4 +41,15 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def inject() -> dict[str, Any]:
-        return {"vocab": vocab, "label": vocab.label}
+        return {"vocab": vocab, "label": vocab.label, "code_table_warnings": _code_table_warnings}
+
+
+def _code_table_warnings() -> list[str]:
+    """The 60-day banner, for admins and billing staff only (receptionists never see a command or a chore)."""
+    from flask_login import current_user
+
+    from intake.services.code_tables import end_warnings
+
+    if not current_user.is_authenticated or current_user.role not in ("admin", "billing"):
+        return []
+    return end_warnings()

@@ -215,8 +215,8 @@ def create_coverage(app: Flask) -> Callable[..., int]:
 
 
 VALID_NPI = "1234567893"  # the CMS documentation example
-# Inside every bundled table: ICD-10-CM FY2026 and HCPCS/modifiers 2025.
-FY2026_DAY = date(2025, 11, 14)
+# Inside every bundled table: ICD-10-CM FY2026 (to 2026-09-30) and HCPCS/modifiers 2026.
+FY2026_DAY = date(2026, 3, 16)
 
 
 @pytest.fixture

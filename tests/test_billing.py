@@ -40,7 +40,7 @@ def _range():
 
 
 def test_work_list_shows_findings_in_words(billing_client, visits_):
-    page = billing_client.get("/billing/?date_from=2025-11-01&date_to=2025-11-30").get_data(as_text=True)
+    page = billing_client.get("/billing/?date_from=2026-03-01&date_to=2026-03-31").get_data(as_text=True)
     assert "1 ready" in page
     assert "not locked" in page and "coverage" in page.lower()
 

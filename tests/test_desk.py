@@ -130,12 +130,29 @@ def test_diagnoses_checked_for_the_date_of_service(app, seen):
             charges.add_diagnosis(visit, "ZZZ.99")
 
 
-def test_a_date_with_no_table_is_explained_not_passed(app, create_patient, create_visit):
+def test_todays_visit_is_coded_provisionally_not_blocked(app, desk, create_patient, create_visit):
+    """No ICD-10-CM table covers 2026-12-04: the desk codes the visit against FY2026
+    (provisional, badge), HCPCS with modifier 25 is plainly valid, the charges lock."""
     pid = create_patient()
-    vid = create_visit(pid, day=date(2031, 3, 3))
-    with app.app_context(), pytest.raises(FieldErrors) as err:
-        charges.add_diagnosis(_visit(vid), "E11.9")
-    assert "intake codes import icd10cm" in err.value.errors["code"][0]
+    vid = create_visit(pid, day=date(2026, 12, 4))
+    with app.app_context():
+        practice.save_fee("G0439", 17500, "Annual wellness visit, subsequent")
+        db.session.commit()
+    added = desk.post(f"/staff/visits/{vid}/diagnoses", data={"code": "z0000"}, follow_redirects=True)
+    page = added.get_data(as_text=True)
+    assert "Diagnosis 1: Z00.00 added. Provisional: checked against ICD-10-CM FY2026" in page
+    assert "the practice administrator has been told" in page and "intake codes" not in page
+    refused = desk.post(f"/staff/visits/{vid}/diagnoses", data={"code": "E11"})
+    assert refused.status_code == 422 and "header" in refused.get_data(as_text=True)
+    line = desk.post(f"/staff/visits/{vid}/lines", data={"code": "G0439", "units": "1", "pointers": "1",
+                                                         "modifier1": "25"}, follow_redirects=True)
+    assert "Line 1: G0439 added." in line.get_data(as_text=True)
+    page = desk.get(f"/staff/visits/{vid}").get_data(as_text=True)
+    assert page.count('class="badge text-bg-warning provisional"') == 1  # the diagnosis; G0439 and 25 are valid
+    locked = desk.post(f"/staff/visits/{vid}/lock", data={}, follow_redirects=True)
+    assert "Charges locked. Some codes are provisional" in locked.get_data(as_text=True)
+    with app.app_context():
+        assert _visit(vid).locked
 
 
 def test_twelve_diagnoses_at_most(app, seen):
@@ -255,7 +272,7 @@ def test_charge_entry_through_the_page_keeps_typed_values(app, desk, seen):
 
 
 def test_code_search_endpoint(desk):
-    hits = desk.get("/staff/codes/search?system=icd10cm&q=type 2 diabetes&date=2025-11-14").json
+    hits = desk.get("/staff/codes/search?system=icd10cm&q=type 2 diabetes&date=2026-03-16").json
     assert any(h["code"] == "E11.9" for h in hits)
     assert desk.get("/staff/codes/search?system=procedure&q=G00").json
 
@@ -428,3 +445,20 @@ def test_a_past_day_is_filled_in_through_the_same_moves(app, create_patient, cre
         with pytest.raises(FieldErrors):  # not for today's visits: the board does those
             visits.record_past_day(db.session.get(Visit, today_visit), times, note="x")
         db.session.rollback()
+
+
+# ---- suggestions and checks come from the field's own systems -----------------
+
+def test_procedure_field_never_answers_with_icd10cm(app, desk, admin_client, seen):
+    _, vid = seen
+    desk.post(f"/staff/visits/{vid}/diagnoses", data={"code": "E11.9"})
+    bad = desk.post(f"/staff/visits/{vid}/lines", data={"code": "G0001", "units": "1", "pointers": "1"})
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "G0001 is not in the HCPCS Level II table" in text
+    assert "is not in the ICD-10-CM" not in text and "G00.0" not in text
+    fee = admin_client.post("/admin/fees", data={"code": "G0001", "price": "10", "label": "x"})
+    assert fee.status_code == 422
+    assert "HCPCS Level II" in fee.get_data(as_text=True) and "G00.0" not in fee.get_data(as_text=True)
+    hits = desk.get("/staff/codes/search?system=procedure&q=G0008&date=2026-03-16").json
+    assert hits and {h["system"] for h in hits} <= {"hcpcs", "cpt"}
+    assert desk.get("/staff/codes/search?system=&q=G0008").json == []

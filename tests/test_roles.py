@@ -136,7 +136,7 @@ def test_role_matrix(app, role, client_as, create_patient, create_coverage, crea
     values.update(resource_type="Patient", resource_id=str(patient_id), job_id=job_id,
                   filename="Patient.ndjson")
     values.update(submission_id=submit_intake(app), device_id=enroll_code(app, "spare tablet")[0],
-                  step="about", key="sig-treatment")
+                  step="about", key="sig-treatment", token="0123456789abcdef")
     if role == "anonymous":
         client = app.test_client()
     elif role == "api token":

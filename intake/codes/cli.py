@@ -15,7 +15,7 @@ from flask.cli import AppGroup
 
 from intake.services import clock
 
-from .engine import CodeEngine, load_engine
+from .engine import CodeEngine, Status, load_engine
 from .importers import ImportFailed, Progress, import_cpt, import_hcpcs, import_icd10cm
 from .systems import System
 from .table import TableInfo
@@ -48,7 +48,11 @@ def _json_line(data: object) -> None:
 @click.option("--date", "day", callback=_day, metavar="YYYY-MM-DD", help="Date of service (default: today).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per code per line.")
 def check_command(codes: tuple[str, ...], system: str | None, day: date | None, as_json: bool) -> None:
-    """Check CODES for a date of service; exit status 1 if any is not valid."""
+    """Check CODES for a date of service; exit status 1 if any is not plainly valid.
+
+    A code checked only against the nearest loaded release (no table covers
+    the date) is reported as provisional, with the release used, and fails.
+    """
     engine = _engine()
     day = day or clock.today()  # the practice's date, not the server's
     results = [engine.check(code, system, day) for code in codes]
@@ -56,10 +60,12 @@ def check_command(codes: tuple[str, ...], system: str | None, day: date | None, 
         if as_json:
             _json_line(result.to_dict())
             continue
-        mark = "ok " if result.valid else "NO "
+        mark = "ok " if result.valid else "?? " if result.provisional else "NO "
         label = result.system.label if result.system else "?"
         click.echo(f"{mark} {result.code:<9} {label:<16} {result.display}".rstrip())
         click.echo(f"    {result.reason}")
+        if result.status in (Status.PROVISIONAL, Status.NO_TABLE) and result.system and result.system.import_command:
+            click.echo(f"    import the missing release with: {result.system.import_command}")
         for child in result.children[:10]:
             click.echo(f"      {child.code:<9} {child.display}")
     if not all(r.valid for r in results):

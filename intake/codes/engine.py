@@ -37,10 +37,16 @@ _MEMO_MAX = 100_000
 
 
 class Status(StrEnum):
-    """Why a code is or is not valid; ``valid`` and ``unverified`` pass."""
+    """Why a code is or is not valid; ``valid`` and ``unverified`` pass.
+
+    ``provisional``: no table covers the date of service, and the code is
+    reportable in the nearest loaded release. The desk may use it; billing
+    holds the visit until the release of the date is imported.
+    """
 
     VALID = "valid"
     UNVERIFIED = "unverified"
+    PROVISIONAL = "provisional"
     HEADER = "header"
     BLOCK = "block"
     UNKNOWN = "unknown"
@@ -69,6 +75,9 @@ class CheckResult:
     ``valid`` is True for a reportable code in force on the date, and for a
     well-formed CPT code when no CPT table is loaded (``verified`` False,
     ``billable`` None). ``children`` lists billable codes under a header.
+    ``provisional`` is True (and ``valid`` False) when the code was checked
+    against the nearest loaded release, named in ``table``, because none
+    covers the date; ``accepted`` says whether the desk may use the code.
     """
 
     input: str
@@ -84,6 +93,12 @@ class CheckResult:
     verified: bool = True
     children: tuple[CodeRef, ...] = ()
     children_total: int = 0
+    provisional: bool = False
+
+    @property
+    def accepted(self) -> bool:
+        """The desk may put the code on a visit: valid, or provisional (billing then holds the visit)."""
+        return self.valid or self.provisional
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form, the shape of ``intake codes check --json``."""
@@ -92,6 +107,7 @@ class CheckResult:
             "code": self.code,
             "system": str(self.system) if self.system else None,
             "valid": self.valid,
+            "provisional": self.provisional,
             "billable": self.billable,
             "verified": self.verified,
             "status": str(self.status),
@@ -271,18 +287,34 @@ class CodeEngine:
                            table.info.release if table else None)
 
     def _no_table(self, raw: str, code: str, key: str, system: System, day: date) -> CheckResult:
-        known = [i for i in self._infos if i.system is system]
         if system is System.CPT:
             return CheckResult(raw, code, system, Status.UNVERIFIED, True, None, "",
                                f"format valid, not verified against a CPT table (none loaded for {day}; "
-                               f"import the office's licensed file with: {system.import_command})", day, verified=False)
-        loaded = ", ".join(f"{i.release} ({i.date_range})" for i in known) or "none"
-        latest = self._latest(system)
-        row = latest.row(key) if latest else None
-        display = latest.descriptions[row] if latest and row is not None else ""
-        hint = f"; import the release in force with: {system.import_command}" if system.import_command else ""
-        return CheckResult(raw, code, system, Status.NO_TABLE, False, False, display,
-                           f"no {system.label} table is loaded for {day} (loaded: {loaded}){hint}", day)
+                               "the practice administrator imports the office's licensed file)", day, verified=False)
+        nearest = self.nearest(system, day)
+        if nearest is None:
+            return CheckResult(raw, code, system, Status.NO_TABLE, False, False, "",
+                               f"no {system.label} table is loaded; the practice administrator imports it "
+                               "from the admin pages", day)
+        row = nearest.row(key)
+        if row is None:
+            return _unknown(raw, code, key, system, nearest, day)
+        found = _found(raw, code, system, nearest, row, day)
+        if found.status is not Status.VALID or (nearest.kinds[row] == "C" and not nearest.terminated_on(row)):
+            return found  # refused by the nearest release too; or a CPT modifier code, in force open-ended
+        return replace(found, status=Status.PROVISIONAL, valid=False, provisional=True,
+                       reason=f"provisional: checked against {release_name(nearest.info)}; "
+                              f"the {missing_release(system, day)} table is not loaded")
+
+    def nearest(self, system: System, day: date) -> CodeTable | None:
+        """The loaded table of a system whose dates are closest to the day (imported first on a tie)."""
+        def distance(info: TableInfo) -> int:
+            if info.effective_from and day < info.effective_from:
+                return (info.effective_from - day).days
+            return (day - info.effective_to).days if info.effective_to and day > info.effective_to else 0
+
+        infos = [i for i in self._infos if i.system is system]
+        return self._body(min(infos, key=distance)) if infos else None
 
     # -- search ---------------------------------------------------------
 
@@ -305,6 +337,18 @@ class CodeEngine:
             ranked.sort(key=lambda h: (not h.billable, len(h.display), list(System).index(h.system), h.code))
             hits += [h for h in ranked if (h.system, h.code) not in seen][: limit - len(hits)]
         return hits
+
+
+def missing_release(system: System, day: date) -> str:
+    """The release that would cover a day: ``ICD-10-CM FY2027`` (October to September), ``HCPCS 2027``."""
+    if system is System.ICD10CM:
+        return f"ICD-10-CM FY{day.year + 1 if day.month >= 10 else day.year}"
+    return f"{ {System.HCPCS: 'HCPCS', System.MODIFIER: 'modifiers'}.get(system, system.label)} {day.year}"
+
+
+def release_name(info: TableInfo) -> str:
+    """``ICD-10-CM FY2026 (...)``; the other systems' release names already say the system."""
+    return f"ICD-10-CM {info.release}" if info.system is System.ICD10CM else info.release
 
 
 def _priority(info: TableInfo) -> tuple[bool, int, str]:

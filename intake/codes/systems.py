@@ -64,7 +64,8 @@ _IMPORT_COMMANDS = {
     System.CPT: "intake codes import cpt FILE",
 }
 
-_ICD_KEY = re.compile(r"[A-Z][0-9][0-9A-Z][0-9A-Z]{0,4}")
+# Letter, digit, letter-or-digit (E11, J1A); the April 2026 update added letter-letter-digit (QA0).
+_ICD_KEY = re.compile(r"[A-Z](?:[0-9][0-9A-Z]|[A-Z][0-9])[0-9A-Z]{0,4}")
 _ICD_BLOCK = re.compile(r"[A-Z][0-9][0-9A-Z]-[A-Z][0-9][0-9A-Z]")
 _HCPCS = re.compile(r"[A-Z][0-9]{4}")
 # 4 digits + F (Category II), T (Category III), U (PLA), A (vaccine admin), M (MAAA).
@@ -73,7 +74,7 @@ _MODIFIER = re.compile(r"[0-9A-Z]{2}")
 _POS = re.compile(r"[0-9]{2}")
 
 _FORMATS: dict[System, str] = {
-    System.ICD10CM: "a letter, a digit, a letter or digit, then up to 4 letters or digits after the dot",
+    System.ICD10CM: "a letter, a digit, a letter or digit (or QA and a digit), then up to 4 letters or digits after the dot",
     System.HCPCS: "a letter followed by 4 digits",
     System.CPT: "5 digits, or 4 digits followed by F, T, U, A or M",
     System.MODIFIER: "2 letters or digits",
@@ -89,6 +90,9 @@ def describe_format(system: System) -> str:
 def clean(text: str) -> str:
     """Upper-case and drop every whitespace character."""
     return "".join(text.split()).upper()
+
+
+ICD_KEY = _ICD_KEY
 
 
 def icd_key(text: str) -> str | None:

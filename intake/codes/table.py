@@ -38,8 +38,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import accumulate, islice, takewhile
+from operator import itemgetter
 from pathlib import Path
-from typing import IO, Literal, overload
+from typing import IO, Literal, NamedTuple, overload
 
 from .search import INDEX_VERSION, SearchIndex, words
 from .systems import System
@@ -100,9 +101,8 @@ class TableInfo:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One code as importers produce it."""
+class Row(NamedTuple):
+    """One code as importers produce it (a tuple: importers make tens of thousands)."""
 
     code: str
     kind: str
@@ -247,19 +247,22 @@ class CodeTable:
 
     @classmethod
     def from_rows(
-        cls, info: TableInfo, rows: Iterable[Row], outline: dict[str, tuple[str, str]] | None = None
+        cls, info: TableInfo, rows: Iterable[Row] | Iterable[tuple[str, str, str, date | None, date | None]],
+        outline: dict[str, tuple[str, str]] | None = None
     ) -> CodeTable:
         """Build a table (and its search index) from rows in any order."""
-        ordered = sorted(rows, key=lambda r: r.code)
-        kinds = "".join(r.kind for r in ordered)
-        descriptions = TextColumn.from_strings(r.description for r in ordered)
+        ordered = sorted(rows, key=itemgetter(0))
+        codes, kind_list, texts, added, terminated = ([list(c) for c in zip(*ordered, strict=False)] if ordered
+                                                      else [[] for _ in range(5)])
+        kinds = "".join(kind_list)
+        descriptions = TextColumn.from_strings(texts)
         return cls(
             info=replace(info, count=len(ordered)),
-            codes=[r.code for r in ordered],
+            codes=codes,
             kinds=kinds,
             descriptions=descriptions,
-            added=_ordinals([r.added for r in ordered]),
-            terminated=_ordinals([r.terminated for r in ordered]),
+            added=_ordinals(added),
+            terminated=_ordinals(terminated),
             outline=dict(outline or {}),
             index=SearchIndex.build(kinds, descriptions),
         )

@@ -1,7 +1,9 @@
-from wtforms import BooleanField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from intake import vocab
+from intake.services import code_tables
 from intake.forms.base import BaseForm, options
 from intake.models.user import Role
 
@@ -27,3 +29,13 @@ class ToggleForm(BaseForm):
 class DeviceForm(BaseForm):
     name = StringField("Device name", validators=[DataRequired("Name the device."), Length(max=80)],
                        description="Where it stands, for example 'Waiting room tablet 1'.")
+
+
+class CodeImportForm(BaseForm):
+    """A release file for the code tables: what it holds, its year, the file itself."""
+
+    kind = SelectField("Code system", choices=options(list(code_tables.KINDS.items())))
+    year = IntegerField("Year", validators=[Optional(), NumberRange(2000, 2100)],
+                        description="ICD-10-CM: the fiscal year (FY2027 runs 10/01/2026 to 09/30/2027). "
+                                    "Leave empty to take it from the file name.")
+    file = FileField("File", validators=[FileRequired("Choose the file you downloaded.")])

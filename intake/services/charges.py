@@ -4,7 +4,7 @@ the code tables for the visit's date of service."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,10 @@ def engine() -> CodeEngine:
     return load_engine(Path(current_app.instance_path))
 
 
+PROVISIONAL_NOTE = ("Billing holds this visit until that code table is imported; "
+                    "the practice administrator has been told.")
+
+
 def _explain(result: CheckResult) -> str:
     text = result.reason
     if result.children:
@@ -45,7 +49,7 @@ def _editable(visit: Visit) -> None:
 def add_diagnosis(visit: Visit, code: str) -> VisitDiagnosis:
     _editable(visit)
     result = engine().check(code, System.ICD10CM, visit.date_of_service)
-    if not result.valid or not result.billable:
+    if not result.accepted or not result.billable:
         raise FieldErrors({"code": [_explain(result)]})
     if any(d.code == result.code for d in visit.diagnoses):
         raise FieldErrors({"code": [f"{result.code} is already on this visit."]})
@@ -128,13 +132,16 @@ def _pointers(visit: Visit, numbers: list[int]) -> list[VisitDiagnosis]:
     return [by_sequence[n] for n in numbers]
 
 
+def check_procedure(code: str, day: date | None = None) -> CheckResult:
+    """A procedure code checked as CPT or HCPCS only (never ICD-10-CM: G0008 is not G00.08)."""
+    code = code.strip().upper()
+    return engine().check(code, System.HCPCS if code[:1].isalpha() else System.CPT,
+                          day or clock.today())
+
+
 def _procedure(visit: Visit, code: str) -> CheckResult:
-    eng = engine()
-    result = eng.check(code, None, visit.date_of_service)
-    if result.system not in (System.CPT, System.HCPCS):
-        result = eng.check(code, System.HCPCS if code[:1].isalpha() else System.CPT,
-                           visit.date_of_service)
-    if not result.valid:
+    result = check_procedure(code, visit.date_of_service)
+    if not result.accepted:
         raise FieldErrors({"code": [_explain(result)]})
     return result
 
@@ -146,7 +153,7 @@ def _modifiers(visit: Visit, modifiers: list[str]) -> list[str]:
         errors.append("At most 4 modifiers per line.")
     for m in cleaned:
         result = engine().check(m, System.MODIFIER, visit.date_of_service)
-        if not result.valid:
+        if not result.accepted:
             errors.append(f"{m}: {result.reason}")
     if errors:
         raise FieldErrors({"modifiers": errors})
@@ -200,7 +207,8 @@ def remove_line(visit: Visit, line_id: int) -> None:
 
 def lock(visit: Visit) -> None:
     """Mark the charges ready for billing, after re-checking every code for the
-    date of service (a table imported since may have changed the answer)."""
+    date of service (a table imported since may have changed the answer).
+    Provisional codes may be locked: the claim scrubber holds the visit."""
     errors = []
     if visit.locked:
         errors.append("The charges are already locked.")
@@ -211,11 +219,11 @@ def lock(visit: Visit) -> None:
     eng = engine()
     for d in visit.diagnoses:
         result = eng.check(d.code, System.ICD10CM, visit.date_of_service)
-        if not (result.valid and result.billable):
+        if not (result.accepted and result.billable):
             errors.append(f"Diagnosis {d.sequence} ({d.code}): {result.reason}")
     for line in visit.lines:
         result = eng.check(line.code, line.system, visit.date_of_service)
-        if not result.valid:
+        if not result.accepted:
             errors.append(f"Line {line.line_no} ({line.code}): {result.reason}")
         if not line.pointers:
             errors.append(f"Line {line.line_no} points to no diagnosis.")
@@ -226,6 +234,16 @@ def lock(visit: Visit) -> None:
     db.session.flush()
     audit.record("charges.lock", patient_id=visit.patient_id, object_type="visit",
                  object_id=visit.id)
+
+
+def provisional_codes(visit: Visit) -> dict[str, str]:
+    """Codes on the visit checked only against the nearest loaded release: code -> note in plain words."""
+    eng, day = engine(), visit.date_of_service
+    checks = [eng.check(d.code, System.ICD10CM, day) for d in visit.diagnoses]
+    for line in visit.lines:
+        checks.append(eng.check(line.code, line.system, day))
+        checks += [eng.check(m, System.MODIFIER, day) for m in line.modifiers]
+    return {r.code: f"{r.reason[:1].upper()}{r.reason[1:]}. {PROVISIONAL_NOTE}" for r in checks if r.provisional}
 
 
 def unlock(visit: Visit) -> None:
@@ -239,7 +257,8 @@ def unlock(visit: Visit) -> None:
 
 
 def search_codes(text: str, system: str, day: Any) -> list[Any]:
-    """Search-as-you-type: 'icd10cm' for diagnoses, 'procedure' for CPT and HCPCS."""
+    """Search-as-you-type: 'icd10cm' for diagnoses, 'procedure' for CPT and HCPCS, 'modifier'.
+    Only the field's own systems answer: the procedure field never offers ICD-10-CM codes."""
     text = text.strip()
     if len(text) < 2:
         return []
@@ -251,7 +270,7 @@ def search_codes(text: str, system: str, day: Any) -> list[Any]:
         return hits[:15]
     if system in {s.value for s in System}:
         return eng.search(text, System(system), limit=15, date_of_service=day)
-    return eng.search(text, None, limit=15, date_of_service=day)
+    return []
 
 
 def place_of_service_choices() -> list[tuple[str, str]]:

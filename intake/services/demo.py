@@ -87,9 +87,9 @@ DEMO_FEES = [("99213", 12000, "Office visit, established, low"),
              ("99214", 17500, "Office visit, established, moderate"),
              ("G0008", 3500, "Flu vaccine administration"), ("36415", 1500, "Venipuncture")]
 DEMO_DIAGNOSES = ["E11.9", "I10", "E78.5", "J06.9", "M54.50", "Z00.00", "K21.9"]
-# Inside every bundled code table (ICD-10-CM FY2026, HCPCS 2025), so the
+# Inside every bundled code table (ICD-10-CM FY2026, HCPCS 2026), so the
 # demo's past visits carry checked codes; today's visits wait on the board.
-CODED_DAY = date(2025, 11, 14)
+CODED_DAY = date(2026, 3, 16)
 
 
 def ensure_practice() -> list[int]:

@@ -118,7 +118,10 @@ def _code_findings(visit: Any, engine: CodeEngine, add: Any) -> None:
 
 
 def _sentence(text: str) -> str:
-    return text if text.endswith(".") else text + "."
+    text = text if text.endswith(".") else text + "."
+    if text.startswith("provisional:"):
+        text += " Held from billing until that table is imported; the import re-checks this visit."
+    return text
 
 
 # -- loading (the callers' side: the scrubber and the mappers never query) ----

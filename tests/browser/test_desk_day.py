@@ -83,7 +83,7 @@ def office_day(app, create_user, create_provider, create_patient, create_coverag
                create_visit) -> dict[str, Any]:
     """What is in place before the doors open: staff, a provider, two fees,
     this year's code tables, and one regular patient already seen to."""
-    from intake.codes.importers import import_hcpcs, import_icd10cm
+    from intake.codes.importers import import_icd10cm
     from intake.extensions import db
     from intake.models import Patient, Visit
     from intake.services import clock, payments, practice
@@ -96,13 +96,11 @@ def office_day(app, create_user, create_provider, create_patient, create_coverag
     instance = Path(app.instance_path)
     # ICD-10-CM FY2027 runs 2026-10-01 to 2027-09-30: in force today.
     import_icd10cm(FIXTURES / "icd10cm-order-2027.txt", instance, year=2027)
-    # The CMS ANWEB fixture stands in for this calendar year's release (the
-    # bundled HCPCS and modifier tables are 2025 only); J1030 is in it.
-    import_hcpcs(FIXTURES / "HCPC2027_JAN_ANWEB.txt", instance, year=2026)
+    # HCPCS and modifiers: the bundled CMS January 2026 file (J1100 is in force).
 
     with app.app_context():
         practice.save_fee("99213", 150_00, "Office visit, established, low")
-        practice.save_fee("J1030", 18_50, "Methylprednisolone 40 mg inj")
+        practice.save_fee("J1100", 18_50, "Dexamethasone 1 mg inj")
         db.session.commit()
         today = clock.today()
 
@@ -299,16 +297,16 @@ def test_front_desk_day(page, live_server, app, office_day, desk_shot, assert_ac
     pointers.fill("1,2")
     add_line.click()
     expect(status(page)).to_have_text("Line 1: 99213 added.")
-    code.fill("j1030")
+    code.fill("j1100")
     pointers.fill("1")
     add_line.click()
-    expect(status(page)).to_have_text("Line 2: J1030 added.")
+    expect(status(page)).to_have_text("Line 2: J1100 added.")
     lines = page.locator("tr.charge-line")
     expect(lines).to_have_count(2)
     expect(lines.nth(0)).to_contain_text("1,2")
     expect(lines.nth(0)).to_contain_text("$150.00")
     expect(lines.nth(0)).to_contain_text("not verified")  # no licensed CPT table here
-    expect(lines.nth(1)).to_contain_text("methylprednisolone acetate, 40 mg")
+    expect(lines.nth(1)).to_contain_text("dexamethasone sodium phosphate, 1 mg")
     expect(lines.nth(1)).to_contain_text("$18.50")
     charged = 150_00 + 18_50
     expect(page.locator("#charges tfoot")).to_contain_text(money(charged))

@@ -10,7 +10,7 @@ from intake.codes.engine import CodeEngine, Status
 from intake.codes.systems import System
 
 FY2026 = date(2025, 11, 3)
-IN_2025 = date(2025, 6, 2)
+IN_2026 = date(2026, 6, 2)  # the bundled HCPCS and modifier tables: CMS January 2026 file
 
 
 def test_icd10cm_file_matches_the_package_counts(engine: CodeEngine) -> None:
@@ -73,10 +73,10 @@ def test_icd10cm_unknown_names_the_nearest_code(engine: CodeEngine) -> None:
 @pytest.mark.parametrize(
     ("day", "status"),
     [
-        (date(2025, 9, 30), Status.NO_TABLE),
+        (date(2025, 9, 30), Status.PROVISIONAL),
         (date(2025, 10, 1), Status.VALID),
         (date(2026, 9, 30), Status.VALID),
-        (date(2026, 10, 1), Status.NO_TABLE),
+        (date(2026, 10, 1), Status.PROVISIONAL),
     ],
 )
 def test_icd10cm_fiscal_year_edges(engine: CodeEngine, day: date, status: Status) -> None:
@@ -85,45 +85,84 @@ def test_icd10cm_fiscal_year_edges(engine: CodeEngine, day: date, status: Status
     assert result.display == "Type 2 diabetes mellitus without complications"
 
 
-def test_no_table_names_the_import_command(engine: CodeEngine) -> None:
-    result = engine.check("E11.9", date_of_service=date(2026, 11, 2))
-    assert not result.valid
-    assert "no ICD-10-CM table is loaded for 2026-11-02" in result.reason
-    assert "intake codes import icd10cm FILE" in result.reason
+def test_a_missing_year_is_provisional_against_the_nearest_release(engine: CodeEngine) -> None:
+    result = engine.check("E11.9", date_of_service=date(2026, 12, 4))
+    assert (result.status, result.valid, result.provisional, result.accepted) == (Status.PROVISIONAL, False, True, True)
+    assert result.billable is True
+    assert result.table == "FY2026 (April 1, 2026 update)"
+    assert result.reason == ("provisional: checked against ICD-10-CM FY2026 (April 1, 2026 update); "
+                             "the ICD-10-CM FY2027 table is not loaded")
+    assert "intake" not in result.reason  # a receptionist never sees a command line
+    assert result.to_dict()["provisional"] is True
+    # An earlier year: the nearest release is the later one.
+    assert "the ICD-10-CM FY2025 table is not loaded" in engine.check("I10", date_of_service=date(2025, 9, 30)).reason
+
+
+@pytest.mark.parametrize(("typed", "status"), [("E11", Status.HEADER), ("E11.99", Status.UNKNOWN), ("E11.", Status.HEADER)])
+def test_a_code_invalid_in_the_nearest_release_is_still_refused(engine: CodeEngine, typed: str, status: Status) -> None:
+    result = engine.check(typed, "icd10cm", date(2026, 12, 4))
+    assert (result.status, result.accepted, result.provisional) == (status, False, False)
+
+
+def test_cpt_modifier_codes_are_open_ended(engine: CodeEngine) -> None:
+    """CPT modifier codes carry no dates: valid for any year; Level II modifiers are provisional outside 2026."""
+    assert engine.check("25", "modifier", date(2027, 3, 1)).status is Status.VALID
+    assert engine.check("25", "modifier", date(2025, 3, 1)).valid
+    assert engine.check("GT", "modifier", date(2027, 3, 1)).status is Status.PROVISIONAL
+    assert engine.check("G0438", "hcpcs", date(2027, 3, 1)).reason.endswith("the HCPCS 2027 table is not loaded")
+
+
+def test_terminated_in_the_nearest_release_is_refused(engine: CodeEngine) -> None:
+    assert engine.check("J1030", "hcpcs", date(2027, 3, 1)).status is Status.TERMINATED
 
 
 @pytest.mark.parametrize(
     ("typed", "day", "status"),
     [
-        ("G0438", IN_2025, Status.VALID),
-        ("j1030", IN_2025, Status.VALID),
-        ("G0505", IN_2025, Status.TERMINATED),
-        ("G9999", IN_2025, Status.UNKNOWN),
-        ("G0438", date(2024, 12, 31), Status.NO_TABLE),
-        ("G0438", date(2026, 1, 1), Status.NO_TABLE),
+        ("G0438", IN_2026, Status.VALID),
+        ("j1030", IN_2026, Status.TERMINATED),
+        ("G0505", IN_2026, Status.TERMINATED),
+        ("G0001", IN_2026, Status.UNKNOWN),
+        ("G2211", IN_2026, Status.VALID),
+        ("J1100", IN_2026, Status.VALID),
+        ("A4295", date(2026, 1, 1), Status.VALID),  # added 2026-01-01
+        ("C5271", date(2026, 1, 1), Status.TERMINATED),  # ended 2025-12-31, kept in the file
+        ("G0438", date(2025, 12, 31), Status.PROVISIONAL),
+        ("G0438", date(2027, 1, 1), Status.PROVISIONAL),
     ],
 )
 def test_hcpcs(engine: CodeEngine, typed: str, day: date, status: Status) -> None:
     result = engine.check(typed, "hcpcs", day)
     assert result.status is status
     assert result.valid is (status is Status.VALID)
+    assert result.table == "HCPCS 2026 (January 2026 file)"
+
+
+def test_hcpcs_whole_file_keeps_each_codes_dates(engine: CodeEngine) -> None:
+    """The README's counts of the CMS January 2026 file: 1,300 codes carry a termination date."""
+    table = engine.table_for(System.HCPCS, IN_2026)
+    assert table is not None and table.terminated is not None and table.added is not None
+    assert sum(1 for day in table.terminated if day) == 1_300
+    assert sum(1 for day in table.terminated if day == date(2025, 12, 31).toordinal()) == 95
+    assert all(table.added)
+    assert engine.check("A4295", "hcpcs", date(2025, 12, 31)).status is Status.NOT_YET_EFFECTIVE
 
 
 def test_hcpcs_malformed(engine: CodeEngine) -> None:
-    result = engine.check("G04381", "hcpcs", IN_2025)
+    result = engine.check("G04381", "hcpcs", IN_2026)
     assert result.status is Status.MALFORMED
     assert "a letter followed by 4 digits" in result.reason
 
 
 def test_hcpcs_terminated_reason_gives_last_day(engine: CodeEngine) -> None:
-    assert "2017-12-31 was the last day" in engine.check("G0505", "hcpcs", IN_2025).reason
+    assert "2017-12-31 was the last day" in engine.check("G0505", "hcpcs", IN_2026).reason
 
 
 def test_hcpcs_shape_resolves_to_the_system_that_knows_it(engine: CodeEngine) -> None:
     """Letter + 4 digits is HCPCS or dotless ICD-10-CM: the engine looks in both."""
-    assert engine.check("J1030", date_of_service=date(2025, 11, 3)).system is System.HCPCS
-    assert engine.check("E1165", date_of_service=date(2025, 11, 3)).system is System.ICD10CM
-    unknown = engine.check("A0425", date_of_service=date(2025, 11, 3))
+    assert engine.check("J1030", date_of_service=IN_2026).system is System.HCPCS
+    assert engine.check("E1165", date_of_service=IN_2026).system is System.ICD10CM
+    unknown = engine.check("A0001", date_of_service=IN_2026)
     assert unknown.status is Status.UNKNOWN
     assert "HCPCS" in unknown.reason and "ICD-10-CM" in unknown.reason
 
@@ -145,14 +184,14 @@ def test_hcpcs_shape_resolves_to_the_system_that_knows_it(engine: CodeEngine) ->
 def test_modifiers_and_places_of_service(
     engine: CodeEngine, typed: str, system: str | None, status: Status, display: str
 ) -> None:
-    result = engine.check(typed, system, IN_2025)
+    result = engine.check(typed, system, IN_2026)
     assert result.status is status
     assert result.display.startswith(display)
 
 
 def test_modifier_dates(engine: CodeEngine) -> None:
-    assert engine.check("JZ", "modifier", IN_2025).valid
-    assert engine.check("XE", "modifier", IN_2025).valid
+    assert engine.check("JZ", "modifier", IN_2026).valid
+    assert engine.check("XE", "modifier", IN_2026).valid
 
 
 def test_place_of_service_dates(engine: CodeEngine) -> None:
@@ -163,7 +202,7 @@ def test_place_of_service_dates(engine: CodeEngine) -> None:
 
 @pytest.mark.parametrize("typed", ["99213", "3008F", "0591T", "0001A"])
 def test_cpt_without_a_table_is_format_valid_but_not_verified(engine: CodeEngine, typed: str) -> None:
-    result = engine.check(typed, date_of_service=IN_2025)
+    result = engine.check(typed, date_of_service=IN_2026)
     assert result.system is System.CPT
     assert result.status is Status.UNVERIFIED
     assert (result.valid, result.verified, result.billable) == (True, False, None)
@@ -172,11 +211,11 @@ def test_cpt_without_a_table_is_format_valid_but_not_verified(engine: CodeEngine
 
 @pytest.mark.parametrize("typed", ["9921", "992134", "9921X"])
 def test_cpt_malformed(engine: CodeEngine, typed: str) -> None:
-    assert engine.check(typed, "cpt", IN_2025).status is Status.MALFORMED
+    assert engine.check(typed, "cpt", IN_2026).status is Status.MALFORMED
 
 
 def test_unrecognisable_input(engine: CodeEngine) -> None:
-    result = engine.check("hello!", date_of_service=IN_2025)
+    result = engine.check("hello!", date_of_service=IN_2026)
     assert (result.status, result.system, result.valid) == (Status.MALFORMED, None, False)
 
 
@@ -194,8 +233,18 @@ def test_check_results_are_memoised_and_immutable(engine: CodeEngine) -> None:
 
 def test_tables_lists_every_bundled_table(engine: CodeEngine) -> None:
     infos = {i.name: i for i in engine.tables()}
-    assert set(infos) == {"icd10cm-fy2026", "hcpcs-2025", "modifiers-2025", "pos"}
+    assert set(infos) == {"icd10cm-fy2026", "hcpcs-2026", "modifiers-2026", "pos"}
+    assert (infos["hcpcs-2026"].count, infos["modifiers-2026"].count) == (8_623, 383 + 39)
+    assert infos["hcpcs-2026"].date_range == "2026-01-01 to 2026-12-31"
     icd = infos["icd10cm-fy2026"]
     assert (icd.effective_from, icd.effective_to, icd.count) == (date(2025, 10, 1), date(2026, 9, 30), 98_186)
     assert infos["pos"].date_range == "open to open"
     assert all(i.origin == "bundled" for i in infos.values())
+
+
+def test_icd10cm_letter_letter_digit_codes(engine: CodeEngine) -> None:
+    """The April 2026 update added QA0 codes (letter, letter, digit): neither malformed nor refused by the importer."""
+    result = engine.check("qa00101", date_of_service=FY2026)
+    assert (result.status, result.code) == (Status.VALID, "QA0.0101")
+    assert result.display == "SCN2A-related neurodevelopmental disorder"
+    assert engine.check("QA0", date_of_service=FY2026).status is Status.HEADER

@@ -18,7 +18,7 @@ def _json_lines(output: str) -> list[dict[str, object]]:
 
 
 def test_check_json_one_object_per_code(runner: FlaskCliRunner) -> None:
-    result = runner.invoke(codes_cli, ["check", "e119", "G0438", "25", "--date", "2025-11-03", "--json"])
+    result = runner.invoke(codes_cli, ["check", "e119", "G0438", "25", "--date", "2026-06-02", "--json"])
     assert result.exit_code == 0, result.output
     rows = _json_lines(result.output)
     assert [r["code"] for r in rows] == ["E11.9", "G0438", "25"]
@@ -38,7 +38,20 @@ def test_check_exits_1_when_any_code_is_not_valid(runner: FlaskCliRunner) -> Non
 def test_check_without_a_table_for_the_date(runner: FlaskCliRunner) -> None:
     result = runner.invoke(codes_cli, ["check", "E11.9", "--date", "2026-11-02"])
     assert result.exit_code == 1
+    assert result.output.startswith("?? ")
+    assert "the ICD-10-CM FY2027 table is not loaded" in result.output
     assert "intake codes import icd10cm FILE" in result.output
+
+
+def test_check_json_reports_provisional_and_the_release_used(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(codes_cli, ["check", "E11.9", "25", "--date", "2026-12-04", "--json"])
+    assert result.exit_code == 1  # anything but plainly valid fails
+    first, second = (json.loads(line) for line in result.output.splitlines())
+    assert (first["status"], first["provisional"], first["valid"]) == ("provisional", True, False)
+    assert first["table"] == "FY2026 (April 1, 2026 update)"
+    assert (second["status"], second["provisional"]) == ("valid", False)
+    ok = runner.invoke(codes_cli, ["check", "25", "--date", "2026-12-04", "--json"])
+    assert ok.exit_code == 0
 
 
 def test_check_place_of_service_needs_system(runner: FlaskCliRunner) -> None:
@@ -72,7 +85,7 @@ def test_tables(runner: FlaskCliRunner) -> None:
     result = runner.invoke(codes_cli, ["tables", "--json"])
     assert result.exit_code == 0
     names = {r["name"] for r in _json_lines(result.output)}
-    assert names == {"icd10cm-fy2026", "hcpcs-2025", "modifiers-2025", "pos"}
+    assert names == {"icd10cm-fy2026", "hcpcs-2026", "modifiers-2026", "pos"}
     plain = runner.invoke(codes_cli, ["tables"]).output
     assert "2025-10-01 to 2026-09-30" in plain
 

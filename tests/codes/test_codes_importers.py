@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import zipfile
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -11,6 +14,7 @@ import pytest
 from intake.codes.engine import Status, load_engine
 from intake.codes.importers import ImportFailed, import_cpt, import_hcpcs, import_icd10cm
 from intake.codes.systems import System
+from tests.codes.conftest import FIXTURES
 
 FY2027 = date(2026, 11, 2)
 Copy = Callable[..., Path]
@@ -30,7 +34,8 @@ def test_icd10cm_order_file(instance: Path, fixture_file: Copy) -> None:
     # The bundled FY2026 table still answers for FY2026 dates of service.
     assert engine.check("E11.21", date_of_service=date(2025, 11, 3)).valid
     assert engine.check("E11.9", date_of_service=date(2027, 9, 30)).valid
-    assert engine.check("E11.9", date_of_service=date(2027, 10, 1)).status is Status.NO_TABLE
+    after = engine.check("E11.9", date_of_service=date(2027, 10, 1))
+    assert (after.status, after.table) == (Status.PROVISIONAL, "FY2027")  # the nearest release: the import
 
 
 def test_icd10cm_april_update_sits_beside_october(instance: Path, fixture_file: Copy) -> None:
@@ -44,7 +49,7 @@ def test_icd10cm_april_update_sits_beside_october(instance: Path, fixture_file: 
 
 
 def test_icd10cm_year_needed_when_not_in_the_name(instance: Path, fixture_file: Copy) -> None:
-    with pytest.raises(ImportFailed, match="give --year"):
+    with pytest.raises(ImportFailed, match="give the year"):
         import_icd10cm(fixture_file("icd10cm-order-2027.txt", "order.txt"), instance)
 
 
@@ -95,7 +100,7 @@ def test_hcpcs_anweb_file(instance: Path, fixture_file: Copy) -> None:
         ("J7030", date(2027, 7, 1), Status.TERMINATED),
         ("G9999", date(2027, 3, 31), Status.NOT_YET_EFFECTIVE),
         ("G9999", date(2027, 4, 1), Status.VALID),
-        ("G0438", date(2026, 12, 31), Status.NO_TABLE),
+        ("G0438", date(2025, 12, 31), Status.PROVISIONAL),  # before the bundled 2026 table
     ],
 )
 def test_hcpcs_date_edges(instance: Path, fixture_file: Copy, code: str, day: date, status: Status) -> None:
@@ -107,7 +112,7 @@ def test_hcpcs_date_edges(instance: Path, fixture_file: Copy, code: str, day: da
     ("name", "message"),
     [
         ("HCPC2027_JAN_ANWEB_baddate.txt", "bad added date .*20271340"),
-        ("HCPC2027_JAN_ANWEB_truncated.txt", "J1030 has no added date"),
+        ("HCPC2027_JAN_ANWEB_truncated.txt", "line 7: record is 220 characters wide, not 320"),
         ("HCPC2027_JAN_ANWEB_badlayout.txt", "record id .* not a CMS ANWEB file"),
     ],
 )
@@ -142,3 +147,73 @@ def test_bad_cpt_file_reports_every_problem(instance: Path, fixture_file: Copy) 
 def test_missing_file(instance: Path, tmp_path: Path) -> None:
     with pytest.raises(ImportFailed, match="cannot read"):
         import_cpt(tmp_path / "cpt-2027.csv", instance)
+
+
+# -- the zips offices download, and files that are not what they claim ---------
+
+REPO = Path(__file__).resolve().parents[2]
+HCPCS_ZIP = REPO / "codes" / "sources" / "hcpcs-2026-jan" / "january-2026-alpha-numeric-hcpcs-file.zip"
+
+
+def test_cms_hcpcs_zip_imports_whole(instance: Path) -> None:
+    hcpcs, modifiers = import_hcpcs(HCPCS_ZIP, instance, year=2026)
+    assert (hcpcs.count, modifiers.count) == (8_623, 422)
+    assert hcpcs.source == "CMS HCPCS file HCPC2026_JAN_ANWEB_01122026.txt"
+    assert load_engine(instance).check("G2211", "hcpcs", date(2026, 12, 4)).table == "HCPCS 2026"
+
+
+def test_bundled_hcpcs_tables_match_a_fresh_build() -> None:
+    """tools/build_hcpcs.py --check: the committed tables are what the CMS zip gives."""
+    done = subprocess.run([sys.executable, str(REPO / "tools" / "build_hcpcs.py"), "--check"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_icd10cm_zip_with_the_order_file_inside(instance: Path, tmp_path: Path) -> None:
+    archive = tmp_path / "icd10cm-Code Descriptions-2027.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(FIXTURES / "icd10cm-order-2027.txt", "Code Descriptions/icd10cm-order-2027.txt")
+        z.writestr("Code Descriptions/icd10cm-codes-2027.txt", "E119 Type 2 diabetes\n")
+    assert import_icd10cm(archive, instance).count == 22
+
+
+@pytest.mark.parametrize(
+    ("member", "importer", "message"),
+    [
+        ("readme.txt", import_hcpcs, "holds no HCPCS ANWEB text file"),
+        ("icd10cm-codes-2027.txt", import_icd10cm, "holds no ICD-10-CM order file"),
+    ],
+)
+def test_zip_without_the_expected_member(instance: Path, tmp_path: Path, member: str, importer, message: str) -> None:
+    archive = tmp_path / "download-2027.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr(member, "nothing useful\n")
+    with pytest.raises(ImportFailed, match=message):
+        importer(archive, instance)
+    assert not (instance / "codes").exists()
+
+
+def test_file_of_another_year_than_it_claims(instance: Path, fixture_file: Copy) -> None:
+    with pytest.raises(ImportFailed, match="named for 2027 but is being imported as 2026"):
+        import_hcpcs(fixture_file("HCPC2027_JAN_ANWEB.txt"), instance, year=2026)
+    with pytest.raises(ImportFailed, match="latest changes take effect on 2027-04-01, so it is the 2027 file, not 2026"):
+        import_hcpcs(fixture_file("HCPC2027_JAN_ANWEB.txt", "HCPC2026_JAN_ANWEB.txt"), instance)
+    assert not (instance / "codes").exists()
+
+
+def test_reordered_icd10cm_file(instance: Path, tmp_path: Path) -> None:
+    lines = (FIXTURES / "icd10cm-order-2027.txt").read_text().splitlines(True)
+    lines[3], lines[4] = lines[4], lines[3]
+    path = tmp_path / "icd10cm-order-2027.txt"
+    path.write_text("".join(lines))
+    with pytest.raises(ImportFailed, match="line 4: order number 5 follows 3: lines missing or out of order"):
+        import_icd10cm(path, instance)
+
+
+def test_hcpcs_record_of_the_wrong_width(instance: Path, fixture_file: Copy) -> None:
+    path = fixture_file("HCPC2027_JAN_ANWEB.txt")
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2][:300]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ImportFailed, match="line 3: record is 300 characters wide, not 320"):
+        import_hcpcs(path, instance)

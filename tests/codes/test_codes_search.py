@@ -48,17 +48,17 @@ def test_icd10cm_word_search_matches_a_linear_scan(
 def test_small_tables_word_search_matches_a_linear_scan(
     engine: CodeEngine, naive_search: NaiveSearch, data: st.DataObject, system: System
 ) -> None:
-    table = engine.table_for(system, date(2025, 6, 2))
+    table = engine.table_for(system, date(2026, 6, 2))
     assert table is not None
     vocab = table.index.vocab
     query = data.draw(st.lists(st.sampled_from(vocab).map(lambda w: w[: max(1, len(w) // 2)]), min_size=1, max_size=3))
     limit = data.draw(st.integers(1, 30))
-    day = date(2025, 6, 2).toordinal()
+    day = date(2026, 6, 2).toordinal()
     assert table.search_rows(query, day, limit) == naive_search(table, query, day, limit)
 
 
 def test_stored_index_equals_a_fresh_build(engine: CodeEngine) -> None:
-    table = engine.table_for(System.HCPCS, date(2025, 6, 2))
+    table = engine.table_for(System.HCPCS, date(2026, 6, 2))
     assert table is not None
     fresh = SearchIndex.build(table.kinds, table.descriptions)
     assert fresh.vocab == table.index.vocab
@@ -79,14 +79,14 @@ def test_code_prefix_search_in_code_order(engine: CodeEngine) -> None:
 
 
 def test_search_across_systems(engine: CodeEngine) -> None:
-    hits = engine.search("wheelchair", limit=10, date_of_service=date(2025, 6, 2))
+    hits = engine.search("wheelchair", limit=10, date_of_service=date(2026, 6, 2))
     systems = {h.system for h in hits}
     assert {System.HCPCS, System.ICD10CM} <= systems
     assert hits[0].code == "K0001"
 
 
 def test_search_skips_codes_not_in_force(engine: CodeEngine) -> None:
-    codes = {h.code for h in engine.search("care management", "hcpcs", 50, date(2025, 6, 2))}
+    codes = {h.code for h in engine.search("care management", "hcpcs", 50, date(2026, 6, 2))}
     assert "G0506" in codes
     assert "G0507" not in codes  # terminated 2017-12-31
 

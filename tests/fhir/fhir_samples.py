@@ -13,11 +13,11 @@ from intake.models.kiosk import SignedConsent
 from tests.conftest import FY2026_DAY, VALID_NPI
 
 PRACTICE_NPI = "1245319599"  # Luhn-valid over 80840, invented
-STAMP = datetime(2025, 11, 14, 15, 30, tzinfo=timezone.utc)
+STAMP = datetime(2026, 3, 16, 15, 30, tzinfo=timezone.utc)
 
 
 def at(hour: int, minute: int = 0) -> datetime:
-    return datetime(2025, 11, 14, hour, minute, tzinfo=timezone.utc)
+    return datetime(2026, 3, 16, hour, minute, tzinfo=timezone.utc)
 
 
 def world(**visit_overrides: object) -> SimpleNamespace:

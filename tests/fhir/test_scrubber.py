@@ -88,15 +88,21 @@ def test_diagnosis_codes_rechecked(app, billed, field, value, expected):
         assert _scrub(billed[1], lambda v, p: setattr(v.diagnoses[0], field, value)) == [expected]
 
 
-def test_date_with_no_table(app, billed):
+def test_date_with_no_table_is_held_as_provisional(app, billed):
     with app.app_context():
         codes = _scrub(billed[1], lambda v, p: setattr(v, "date_of_service", date(2014, 6, 1)))
-    assert "diagnosis_no_table" in codes and "procedure_no_table" in codes
+        visit = load_visit_for_claim(billed[1])
+        visit.date_of_service = date(2014, 6, 1)
+        findings = scrub_visit(visit, practice=practice.get_practice(), engine=charges.engine())
+        db.session.rollback()
+    assert "diagnosis_provisional" in codes and "procedure_provisional" in codes
+    held = next(f.words for f in findings if f.code == "diagnosis_provisional")
+    assert "the ICD-10-CM FY2014 table is not loaded. Held from billing until that table is imported" in held
 
 
 def test_procedure_and_modifier_rechecked(app, billed):
     def change(v, p):
-        v.lines[1].code = "G9999"
+        v.lines[1].code = "G0001"  # not in the CMS 2026 file
         v.lines[0].modifier1 = "ZZ"
     with app.app_context():
         assert set(_scrub(billed[1], change)) == {"procedure_unknown", "modifier_unknown"}

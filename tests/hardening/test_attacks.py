@@ -455,7 +455,8 @@ def test_e_no_query_parameter_is_reflected_unescaped(app, atk_two_patients, clie
               "job_id": "none", "filename": "Patient.ndjson", "submission_id": 1,
               "device_id": 1, "step": "about", "key": "sig-treatment",
               "appointment_id": _appointment(app, a["patient"]),
-              "pair_id": 1, "merge_id": 1, "export_id": 1}
+              "pair_id": 1, "merge_id": 1, "export_id": 1,
+              "token": "0123456789abcdef"}
     if role == "anonymous":
         client = app.test_client()
     elif role == "kiosk":
@@ -825,7 +826,7 @@ def test_i_every_post_without_a_token_is_refused(make_app, tmp_path):
                   "fee_id": getattr(fee, "id", 1), "device_id": device.id,
                   "resource_type": "Patient", "resource_id": str(p.id), "job_id": "x",
                   "filename": "Patient.ndjson", "step": "about", "key": "sig-treatment",
-                  "appointment_id": 1}
+                  "appointment_id": 1, "token": "0123456789abcdef"}
     # A pending submission (the kiosk pages need tokens now: post them).
     values["submission_id"] = 1
     values.update(pair_id=1, merge_id=1)  # worklist and merge POSTs refuse before any lookup

@@ -8,14 +8,13 @@ from flask import abort, flash, redirect, url_for
 
 from intake.blueprints.admin import bp
 from intake.blueprints.admin.routes import ADMIN
-from intake.codes import System
 from intake.forms import attach_errors
 from intake.forms.admin import ToggleForm
 from intake.forms.base import options
 from intake.forms.desk import cents
 from intake.forms.practice import FeeForm, PracticeForm, ProviderForm
 from intake.security import roles_required
-from intake.services import FieldErrors, charges, clock, practice
+from intake.services import FieldErrors, charges, practice
 from intake.templating import render_form
 
 
@@ -60,9 +59,9 @@ def edit_provider(provider_id: int | None) -> Any:
 def fees() -> Any:
     form = FeeForm()
     if form.validate_on_submit():
-        result = charges.engine().check(form.code.data, None, clock.today())
-        if result.system not in (System.CPT, System.HCPCS) or not result.valid:
-            form.code.errors = [result.reason if result.system in (System.CPT, System.HCPCS)
+        result = charges.check_procedure(form.code.data)
+        if not result.accepted:
+            form.code.errors = [result.reason if result.status != "malformed"
                                 else "Enter a CPT or HCPCS procedure code."]
         else:
             practice.save_fee(result.code, cents(form.price.data), form.label.data)

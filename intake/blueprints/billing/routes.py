@@ -13,7 +13,7 @@ from intake.forms import attach_errors
 from intake.forms.billing import ExportForm, WorklistFilter, X12ExportForm
 from intake.models.user import Role
 from intake.security import roles_required
-from intake.services import FieldErrors, billing, clock, coverages, visits, x12_export
+from intake.services import FieldErrors, billing, clock, code_tables, coverages, visits, x12_export
 
 BILLING = (Role.BILLING, Role.ADMIN)
 
@@ -92,3 +92,11 @@ def history() -> Any:
     exports = billing.history()
     return render_template("billing/history.html", exports=exports,
                            x12_files=x12_export.interchanges_by_export(e.id for e in exports))
+
+
+@bp.route("/codes")
+@roles_required(*BILLING)
+def code_rechecks() -> Any:
+    """Codes on visits not yet exported that the tables now refuse: after an import,
+    the codes the new release deleted or turned into headers."""
+    return render_template("billing/code_rechecks.html", problems=code_tables.code_problems())

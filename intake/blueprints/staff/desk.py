@@ -88,6 +88,7 @@ def _visit_page(v: Any, status: int = 200, **forms: Any) -> Any:
                "line_form": ChargeLineForm(formdata=None), **forms}
     return render_template("staff/visit.html", visit=v, moves=visits.allowed_moves(v),
                            labels=visits.STATE_LABELS, payments=payments.payments_for_visit(v),
+                           provisional=charges.provisional_codes(v),
                            action_form=ToggleForm(), zone=clock.practice_zone(),
                            **context), status
 
@@ -134,7 +135,9 @@ def add_diagnosis(visit_id: int) -> Any:
         except FieldErrors as exc:
             attach_errors(form, exc.errors)
         else:
-            flash(f"Diagnosis {d.sequence}: {d.code} added.", "success")
+            note = charges.provisional_codes(v).get(d.code)
+            flash(f"Diagnosis {d.sequence}: {d.code} added." + (f" {note}" if note else ""),
+                  "warning" if note else "success")
             return redirect(url_for("staff.visit", visit_id=v.id, _anchor="charges"))
     return _visit_page(v, 422, diagnosis_form=form)
 
@@ -169,7 +172,10 @@ def add_line(visit_id: int) -> Any:
                 errors["modifier1"] = errors.pop("modifiers")
             attach_errors(form, errors)
         else:
-            flash(f"Line {line.line_no}: {line.code} added.", "success")
+            notes = charges.provisional_codes(v)
+            note = " ".join(dict.fromkeys(notes[c] for c in [line.code, *line.modifiers] if c in notes))
+            flash(f"Line {line.line_no}: {line.code} added." + (f" {note}" if note else ""),
+                  "warning" if note else "success")
             return redirect(url_for("staff.visit", visit_id=v.id, _anchor="charges"))
     return _visit_page(v, 422, line_form=form)
 
@@ -199,7 +205,11 @@ def lock_charges(visit_id: int) -> Any:
             flash("Charges unlocked for editing.", "info")
         else:
             charges.lock(v)
-            flash("Charges locked: ready for billing.", "success")
+            if charges.provisional_codes(v):
+                flash("Charges locked. Some codes are provisional: billing holds this visit until the "
+                      "missing code table is imported; the practice administrator has been told.", "warning")
+            else:
+                flash("Charges locked: ready for billing.", "success")
     except FieldErrors as exc:
         _flash_errors(exc)
     return redirect(url_for("staff.visit", visit_id=v.id, _anchor="charges"))
