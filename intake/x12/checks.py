@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from intake.normalize import is_valid_npi
-from intake.x12.claim import Address, BillingProvider, Claim, InterchangeSettings, Person
+from intake.x12.claim import Address, BillingProvider, Claim, InterchangeSettings
 from intake.x12.writer import digits, text
 
 #: (kind, code, date of service) -> None when valid, else the reason; kind is
