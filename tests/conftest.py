@@ -420,3 +420,86 @@ def api(client: FlaskClient, token: str) -> Any:
             return client.delete(path, headers={"Authorization": f"Bearer {token}"})
 
     return Api()
+
+
+AUDIT_CHAIN_MIGRATION = Path(__file__).resolve().parent.parent / "intake/migrations/versions/0006_audit_chain.py"
+
+
+def _audit_chain_migration() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("audit_chain_migration", AUDIT_CHAIN_MIGRATION)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def without_triggers(app: Flask) -> Iterator[None]:
+    """Drop the append-only triggers (as an attacker with DDL rights would),
+    and put them back afterwards (PostgreSQL keeps one schema per session)."""
+    module = _audit_chain_migration()
+    with app.app_context():
+        dialect = db.engine.dialect.name
+        if dialect == "sqlite":
+            drops = ["DROP TRIGGER audit_events_no_update", "DROP TRIGGER audit_events_no_delete"]
+            creates = module.SQLITE_TRIGGERS
+        else:
+            drops = ["DROP TRIGGER audit_events_append_only ON audit_events"]
+            creates = module.POSTGRES_TRIGGER[1:]
+        for statement in drops:
+            db.session.execute(text(statement))
+        db.session.commit()
+    yield
+    with app.app_context():
+        db.session.rollback()
+        for statement in creates:
+            db.session.execute(text(statement))
+        db.session.commit()
+
+
+X12_PRACTICE = {
+    "name": "Lakeside Family Medicine", "npi": "1245319599", "tax_id": "12-3456789",
+    "default_pos": "11", "address_line1": "100 Main Street", "city": "Springfield",
+    "state": "IL", "postal_code": "62704-1234", "phone": "+12175550100",
+    "taxonomy": "207Q00000X", "accepts_assignment": True, "submitter_etin": "ETIN12345",
+    "billing_contact_name": "Billing Office", "receiver_name": "Example Clearinghouse",
+    "receiver_etin": "CLRH0001", "x12_sender_id": "LAKESIDE01", "x12_receiver_id": "CLEARHOUSE",
+    "x12_sender_qualifier": "ZZ", "x12_receiver_qualifier": "ZZ",
+}
+X12_IN_FORCE = date(2025, 1, 1)
+
+
+@pytest.fixture
+def x12_office(app: Flask) -> None:
+    """The practice with everything an 837P needs."""
+    from intake.services import practice
+
+    with app.app_context():
+        practice.save_practice(X12_PRACTICE)
+        db.session.commit()
+
+
+@pytest.fixture
+def billed_visit(app: Flask, x12_office: None, create_patient: Callable[..., int],
+                 create_coverage: Callable[..., int], create_visit: Callable[..., int]) -> Callable[..., int]:
+    """A locked visit with two diagnoses and two lines; returns a factory."""
+    from intake.models import Visit
+    from intake.services import charges
+
+    def factory(patient_id=None, **coverage):
+        pid = patient_id or create_patient()
+        if coverage is not None:
+            create_coverage(pid, effective_date=coverage.pop("effective_date", X12_IN_FORCE), **coverage)
+        vid = create_visit(pid, day=FY2026_DAY)
+        with app.app_context():
+            visit = db.session.get(Visit, vid)
+            charges.add_diagnosis(visit, "E11.9")
+            charges.add_diagnosis(visit, "I10")
+            charges.save_line(visit, {"code": "99213", "pointers": [1, 2], "unit_price_cents": 9000})
+            charges.save_line(visit, {"code": "81002", "pointers": [2], "unit_price_cents": 1500,
+                                      "modifiers": ["QW"]})
+            charges.lock(visit)
+            db.session.commit()
+        return vid
+    return factory
