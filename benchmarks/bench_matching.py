@@ -28,7 +28,8 @@ same run.
                                                       # (or INTAKE_BENCH_POSTGRES_URL; that database is wiped)
 
 Targets: live F1 >= Splink's F1, live precision >= 0.98, the scan 20x
-faster than the naive comparison, p95 at the large size within 2x of the small. Exit status 1 if one is missed. Synthetic data only.
+faster than the naive comparison, p95 at the large size within 2x of the small.
+Exit status 1 if one is missed. Synthetic data only.
 """
 
 from __future__ import annotations

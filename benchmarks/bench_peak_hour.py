@@ -773,7 +773,9 @@ def ladder(backend: str, db: Database, instance: Path, office: Office, multiples
     for m in sorted(multiples):
         must = m in (1, TARGET_MULTIPLE)
         if not must and (any(not r.passed for r in results) or time.perf_counter() - start > budget):
-            print(f"\n-- {backend}, {m}x: skipped ({'a lower multiple missed' if results and not all(r.passed for r in results) else 'time budget spent'})")
+            lower_missed = results and not all(r.passed for r in results)
+            why = "a lower multiple missed" if lower_missed else "time budget spent"
+            print(f"\n-- {backend}, {m}x: skipped ({why})")
             continue
         result = run_multiple(backend, db, instance, office, m, window)
         print_result(result)

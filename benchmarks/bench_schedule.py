@@ -113,7 +113,7 @@ def _insert_appointments(app: Any, rows: list[dict[str, Any]]) -> None:
                 Appointment.id, sort_by_parameter_order=True), rows).scalars().all()
             conn.execute(AppointmentCell.__table__.insert(), [
                 {"provider_id": r["provider_id"], "cell": c, "appointment_id": i}
-                for i, r in zip(ids, rows) for c in cells(r["start_at"], r["minutes"])])
+                for i, r in zip(ids, rows, strict=True) for c in cells(r["start_at"], r["minutes"])])
 
 
 # ---- 1. finding time ---------------------------------------------------------------
@@ -227,9 +227,11 @@ def bench_board(app: Any, type_id: int, providers: list[int], patients: list[int
     s, l_ = [], []
     for n in range(rounds):
         if n % 2:
-            s.append(cpu(small_day)); l_.append(cpu(large_day))
+            s.append(cpu(small_day))
+            l_.append(cpu(large_day))
         else:
-            l_.append(cpu(large_day)); s.append(cpu(small_day))
+            l_.append(cpu(large_day))
+            s.append(cpu(small_day))
     return statistics.median(s), statistics.median(l_)
 
 
@@ -316,7 +318,7 @@ def bench_race(url: str, instance: Path) -> tuple[int, int, int, int]:
             .where(Appointment.provider_id == provider_id, Appointment.status == "booked",
                    Appointment.start_at >= datetime.combine(day, clock_time(0), zone))
             .order_by(Appointment.start_at)).all()
-    doubles = sum(1 for (a, am), (b, _) in zip(rows, rows[1:])
+    doubles = sum(1 for (a, am), (b, _) in zip(rows, rows[1:], strict=False)
                   if a + timedelta(minutes=am) > b)
     return (sum(r[0] for r in results), sum(r[1] for r in results),
             sum(r[2] for r in results), doubles)

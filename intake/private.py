@@ -106,7 +106,7 @@ def check_instance(instance_path: Path | str) -> list[str]:
     if not root.exists():
         return []
     found: list[str] = []
-    for folder, dirs, files in os.walk(root):
+    for folder, _dirs, files in os.walk(root):
         here = Path(folder)
         for path, mode in [(here, DIR_MODE)] + [(here / f, FILE_MODE) for f in files]:
             try:

@@ -330,3 +330,176 @@ def desk(client_as: Callable[[str], FlaskClient]) -> FlaskClient:
 @pytest.fixture
 def admin_client(client_as: Callable[[str], FlaskClient]) -> FlaskClient:
     return client_as("admin")
+
+
+# ---- Fixtures shared by several test modules. They live here so pytest finds
+# them without imports (an imported fixture used as a parameter is F811).
+
+
+def setup_week(provider_id: int, *, type_ids: list[int] | None = None) -> None:
+    """Mon-Fri 9-17 with lunch 12-13; Saturday mornings."""
+    from datetime import time
+
+    from intake.models import Provider
+    from intake.services.schedule import hours
+
+    blocks = []
+    for wd in range(5):
+        blocks += [{"weekday": wd, "starts": time(9), "ends": time(17), "type_ids": type_ids},
+                   {"weekday": wd, "starts": time(12), "ends": time(13), "kind": "break"}]
+    blocks.append({"weekday": 5, "starts": time(9), "ends": time(12), "type_ids": type_ids})
+    hours.save_template(db.session.get(Provider, provider_id), date(2020, 1, 6), blocks)
+
+
+@pytest.fixture
+def schedule_office(app: Flask, create_patient: Callable[..., int],
+                    create_provider: Callable[..., int]) -> dict[str, int]:
+    """A patient, a provider with a week of hours and two appointment types."""
+    from intake.models import AppointmentType
+
+    pid = create_patient()
+    dr = create_provider()
+    with app.app_context():
+        follow = AppointmentType(name="Follow-up", minutes=20, colour="#198754")
+        physical = AppointmentType(name="Physical", minutes=40, new_patients=False)
+        db.session.add_all([follow, physical])
+        db.session.flush()
+        setup_week(dr)
+        db.session.commit()
+        return {"patient": pid, "provider": dr, "follow": follow.id, "physical": physical.id}
+
+
+@pytest.fixture
+def backup_office(app: Flask, create_user: Callable[..., Any], create_patient: Callable[..., int],
+                  create_coverage: Callable[..., int], billable_visit: Callable[..., int]) -> dict[str, int]:
+    """Patients, coverages, a visit with charges, payments, and their audit rows."""
+    from intake.models import Patient
+    from intake.services import payments
+
+    staff_id, _ = create_user("receptionist")
+    a = create_patient()
+    b = create_patient(family_name="Okafor", given_name="Ada", birth_date=date(1990, 5, 6),
+                       phone_mobile="+13125550177", email="ada@example.org")
+    create_coverage(a)
+    create_coverage(b, kind="medicare", member_id="1EG4TE5MK73")
+    billable_visit(a)
+    with app.app_context():
+        for patient_id, cents in ((a, 2500), (b, 4000)):
+            payments.record_payment(db.session.get(Patient, patient_id),
+                                    {"amount_cents": cents, "kind": "copay", "method": "cash"},
+                                    received_by_id=staff_id)
+        db.session.commit()
+    return {"a": a, "b": b, "staff": staff_id}
+
+
+@pytest.fixture
+def token(app: Flask) -> str:
+    """A FHIR API bearer token (the plain value)."""
+    from intake.services import tokens
+
+    with app.app_context():
+        record, plain = tokens.create_token("Billing back office")
+        db.session.commit()
+    return plain
+
+
+@pytest.fixture
+def api(client: FlaskClient, token: str) -> Any:
+    """GET/POST/DELETE with the bearer token."""
+
+    class Api:
+        def get(self, path, **kw):
+            headers = {"Authorization": f"Bearer {token}", **kw.pop("headers", {})}
+            return client.get(path, headers=headers, **kw)
+
+        def post(self, path, **kw):
+            headers = {"Authorization": f"Bearer {token}", **kw.pop("headers", {})}
+            return client.post(path, headers=headers, **kw)
+
+        def delete(self, path):
+            return client.delete(path, headers={"Authorization": f"Bearer {token}"})
+
+    return Api()
+
+
+AUDIT_CHAIN_MIGRATION = Path(__file__).resolve().parent.parent / "intake/migrations/versions/0006_audit_chain.py"
+
+
+def _audit_chain_migration() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("audit_chain_migration", AUDIT_CHAIN_MIGRATION)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def without_triggers(app: Flask) -> Iterator[None]:
+    """Drop the append-only triggers (as an attacker with DDL rights would),
+    and put them back afterwards (PostgreSQL keeps one schema per session)."""
+    module = _audit_chain_migration()
+    with app.app_context():
+        dialect = db.engine.dialect.name
+        if dialect == "sqlite":
+            drops = ["DROP TRIGGER audit_events_no_update", "DROP TRIGGER audit_events_no_delete"]
+            creates = module.SQLITE_TRIGGERS
+        else:
+            drops = ["DROP TRIGGER audit_events_append_only ON audit_events"]
+            creates = module.POSTGRES_TRIGGER[1:]
+        for statement in drops:
+            db.session.execute(text(statement))
+        db.session.commit()
+    yield
+    with app.app_context():
+        db.session.rollback()
+        for statement in creates:
+            db.session.execute(text(statement))
+        db.session.commit()
+
+
+X12_PRACTICE = {
+    "name": "Lakeside Family Medicine", "npi": "1245319599", "tax_id": "12-3456789",
+    "default_pos": "11", "address_line1": "100 Main Street", "city": "Springfield",
+    "state": "IL", "postal_code": "62704-1234", "phone": "+12175550100",
+    "taxonomy": "207Q00000X", "accepts_assignment": True, "submitter_etin": "ETIN12345",
+    "billing_contact_name": "Billing Office", "receiver_name": "Example Clearinghouse",
+    "receiver_etin": "CLRH0001", "x12_sender_id": "LAKESIDE01", "x12_receiver_id": "CLEARHOUSE",
+    "x12_sender_qualifier": "ZZ", "x12_receiver_qualifier": "ZZ",
+}
+X12_IN_FORCE = date(2025, 1, 1)
+
+
+@pytest.fixture
+def x12_office(app: Flask) -> None:
+    """The practice with everything an 837P needs."""
+    from intake.services import practice
+
+    with app.app_context():
+        practice.save_practice(X12_PRACTICE)
+        db.session.commit()
+
+
+@pytest.fixture
+def billed_visit(app: Flask, x12_office: None, create_patient: Callable[..., int],
+                 create_coverage: Callable[..., int], create_visit: Callable[..., int]) -> Callable[..., int]:
+    """A locked visit with two diagnoses and two lines; returns a factory."""
+    from intake.models import Visit
+    from intake.services import charges
+
+    def factory(patient_id=None, **coverage):
+        pid = patient_id or create_patient()
+        if coverage is not None:
+            create_coverage(pid, effective_date=coverage.pop("effective_date", X12_IN_FORCE), **coverage)
+        vid = create_visit(pid, day=FY2026_DAY)
+        with app.app_context():
+            visit = db.session.get(Visit, vid)
+            charges.add_diagnosis(visit, "E11.9")
+            charges.add_diagnosis(visit, "I10")
+            charges.save_line(visit, {"code": "99213", "pointers": [1, 2], "unit_price_cents": 9000})
+            charges.save_line(visit, {"code": "81002", "pointers": [2], "unit_price_cents": 1500,
+                                      "modifiers": ["QW"]})
+            charges.lock(visit)
+            db.session.commit()
+        return vid
+    return factory

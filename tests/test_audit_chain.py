@@ -5,10 +5,8 @@ one."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,16 +18,6 @@ from intake.cli import cli
 from intake.extensions import db
 from intake.models import AuditEvent
 from intake.services import audit
-
-MIGRATION = Path(__file__).resolve().parent.parent / "intake/migrations/versions/0006_audit_chain.py"
-
-
-def _migration() -> object:
-    spec = importlib.util.spec_from_file_location("audit_chain_migration", MIGRATION)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def _record_rows(app: Flask, commits: int = 4, per_commit: int = 2) -> None:
     with app.app_context():
@@ -54,30 +42,6 @@ def _verify(runner) -> tuple[int, dict]:
 def _seq_id(app: Flask, seq: int) -> int:
     with app.app_context():
         return db.session.execute(db.select(AuditEvent.id).filter_by(seq=seq)).scalar_one()
-
-
-@pytest.fixture
-def without_triggers(app: Flask) -> Iterator[None]:
-    """Drop the append-only triggers (as an attacker with DDL rights would),
-    and put them back afterwards (PostgreSQL keeps one schema per session)."""
-    module = _migration()
-    with app.app_context():
-        dialect = db.engine.dialect.name
-        if dialect == "sqlite":
-            drops = ["DROP TRIGGER audit_events_no_update", "DROP TRIGGER audit_events_no_delete"]
-            creates = module.SQLITE_TRIGGERS
-        else:
-            drops = ["DROP TRIGGER audit_events_append_only ON audit_events"]
-            creates = module.POSTGRES_TRIGGER[1:]
-        for statement in drops:
-            db.session.execute(text(statement))
-        db.session.commit()
-    yield
-    with app.app_context():
-        db.session.rollback()
-        for statement in creates:
-            db.session.execute(text(statement))
-        db.session.commit()
 
 
 def test_rows_are_chained_in_commit_order(app, runner):

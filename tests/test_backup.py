@@ -55,38 +55,17 @@ def audit_rows(app: Flask) -> list[tuple]:
         return rows
 
 
-@pytest.fixture
-def office(app, create_user, create_patient, create_coverage, billable_visit):
-    """Patients, coverages, a visit with charges, payments, and their audit rows."""
-    from intake.services import payments
-
-    staff_id, _ = create_user("receptionist")
-    a = create_patient()
-    b = create_patient(family_name="Okafor", given_name="Ada", birth_date=date(1990, 5, 6),
-                       phone_mobile="+13125550177", email="ada@example.org")
-    create_coverage(a)
-    create_coverage(b, kind="medicare", member_id="1EG4TE5MK73")
-    billable_visit(a)
-    with app.app_context():
-        for patient_id, cents in ((a, 2500), (b, 4000)):
-            payments.record_payment(db.session.get(Patient, patient_id),
-                                    {"amount_cents": cents, "kind": "copay", "method": "cash"},
-                                    received_by_id=staff_id)
-        db.session.commit()
-    return {"a": a, "b": b, "staff": staff_id}
-
-
-def _change_everything(app: Flask, office: dict) -> None:
+def _change_everything(app: Flask, backup_office: dict) -> None:
     from intake.services import patients
 
     with app.app_context():
-        patient = db.session.get(Patient, office["a"])
+        patient = db.session.get(Patient, backup_office["a"])
         patients.update_patient(patient, {"given_name": "Changed", "city": "Elsewhere"})
         patients.register_patient({"family_name": "Newcomer", "given_name": "Nia",
                                    "birth_date": date(2001, 1, 1), "sex": "female"},
                                   confirm_new=True)
         db.session.commit()
-        db.session.execute(text("DELETE FROM payments WHERE patient_id = :p"), {"p": office["b"]})
+        db.session.execute(text("DELETE FROM payments WHERE patient_id = :p"), {"p": backup_office["b"]})
         db.session.commit()
 
 
@@ -99,10 +78,10 @@ def _photo(colour: tuple[int, int, int]) -> bytes:
 
 
 @pytest.fixture
-def cards(app, desk, office) -> dict[int, tuple[int, bytes]]:
+def cards(app, desk, backup_office) -> dict[int, tuple[int, bytes]]:
     """Card pictures uploaded at the desk for both patients, and a kiosk
     picture: {card id: (patient id, the bytes served)}."""
-    for n, patient_id in enumerate((office["a"], office["b"])):
+    for n, patient_id in enumerate((backup_office["a"], backup_office["b"])):
         with app.app_context():
             coverage_id = db.session.execute(db.select(Coverage.id).filter_by(
                 patient_id=patient_id)).scalars().first()
@@ -182,7 +161,7 @@ def untouched(app: Flask) -> Callable[[], None]:
 
 
 @sqlite_only
-def test_round_trip_loses_nothing(app, runner, office, cards, tmp_path):
+def test_round_trip_loses_nothing(app, runner, backup_office, cards, tmp_path):
     before = checksums(app)
     audit_before = audit_rows(app)
     files_before = pictures(app)
@@ -204,7 +183,7 @@ def test_round_trip_loses_nothing(app, runner, office, cards, tmp_path):
         {name: hashlib.sha256(data).hexdigest() for name, data in inside.items()}
     assert {n.removeprefix("uploads/"): d for n, d in inside.items() if n != "intake.db"} == files_before
 
-    _change_everything(app, office)
+    _change_everything(app, backup_office)
     _wipe_pictures(app)
     changed = checksums(app)
     assert changed["patients"] != before["patients"] and changed["payments"][0] == 1
@@ -264,7 +243,7 @@ def test_restore_brings_the_card_pictures_back_and_they_are_served(
 
 
 @needs_tools
-def test_default_backup_goes_to_instance_backups_and_is_audited(app, runner, office):
+def test_default_backup_goes_to_instance_backups_and_is_audited(app, runner, backup_office):
     first = runner.invoke(cli, ["backup"])
     second = runner.invoke(cli, ["backup"])
     assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
@@ -359,7 +338,7 @@ def _refused(runner, cases: dict[Path, str]) -> None:
 
 
 @sqlite_only
-def test_restore_refuses_files_that_are_not_good_backups(app, runner, office, tmp_path):
+def test_restore_refuses_files_that_are_not_good_backups(app, runner, backup_office, tmp_path):
     good = tmp_path / "good.tar"
     _backup(runner, good)
     check = untouched(app)
@@ -391,7 +370,7 @@ def test_restore_refuses_files_that_are_not_good_backups(app, runner, office, tm
 
 
 @needs_tools
-def test_restore_refuses_an_altered_or_foreign_archive(app, runner, office, cards, tmp_path):
+def test_restore_refuses_an_altered_or_foreign_archive(app, runner, backup_office, cards, tmp_path):
     """Every member is checked against the manifest, nothing unlisted or
     outside the archive's own folders is accepted: before anything is replaced."""
     good = tmp_path / "good.tar"
@@ -434,7 +413,7 @@ def test_restore_refuses_an_altered_or_foreign_archive(app, runner, office, card
 
 
 @sqlite_only
-def test_an_old_single_file_backup_is_refused(app, runner, office, cards, tmp_path):
+def test_an_old_single_file_backup_is_refused(app, runner, backup_office, cards, tmp_path):
     """Issue 19 item 3: unsigned, so no special path; the message says how by hand."""
     _backup(runner, tmp_path / "x.tar")
     old_style = database_of(tmp_path / "x.tar", tmp_path)  # what `intake backup` used to write
@@ -469,11 +448,11 @@ def test_a_failed_restore_leaves_the_pictures_and_the_database(app, runner, card
 
 
 @sqlite_only
-def test_a_restored_database_that_fails_its_check_is_put_back(app, runner, office, tmp_path,
+def test_a_restored_database_that_fails_its_check_is_put_back(app, runner, backup_office, tmp_path,
                                                               monkeypatch):
     target = tmp_path / "good.tar"
     _backup(runner, target)
-    _change_everything(app, office)
+    _change_everything(app, backup_office)
     check = untouched(app)
     real = backup_service._load_sqlite
     calls: list[Path] = []
@@ -573,12 +552,12 @@ def test_postgres_backup_with_url_options_records_its_audit_head(make_app, tmp_p
 
 @postgres_only
 @needs_tools
-def test_postgres_round_trip(app, runner, office, cards, tmp_path):
+def test_postgres_round_trip(app, runner, backup_office, cards, tmp_path):
     before, files = checksums(app), pictures(app)
     target = tmp_path / "office.tar"
     info = _backup(runner, target)
     assert info["database"] == "postgresql" and "database.dump" in members(target)
-    _change_everything(app, office)
+    _change_everything(app, backup_office)
     _wipe_pictures(app)
     assert checksums(app) != before
     restored = runner.invoke(cli, ["restore", str(target), "--yes"])

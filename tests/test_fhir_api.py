@@ -16,33 +16,6 @@ FHIR = "application/fhir+json"
 
 
 @pytest.fixture
-def token(app):
-    with app.app_context():
-        record, plain = tokens.create_token("Billing back office")
-        db.session.commit()
-    return plain
-
-
-@pytest.fixture
-def api(client, token):
-    """GET/POST/DELETE with the bearer token."""
-
-    class Api:
-        def get(self, path, **kw):
-            headers = {"Authorization": f"Bearer {token}", **kw.pop("headers", {})}
-            return client.get(path, headers=headers, **kw)
-
-        def post(self, path, **kw):
-            headers = {"Authorization": f"Bearer {token}", **kw.pop("headers", {})}
-            return client.post(path, headers=headers, **kw)
-
-        def delete(self, path):
-            return client.delete(path, headers={"Authorization": f"Bearer {token}"})
-
-    return Api()
-
-
-@pytest.fixture
 def world(app, create_patient, create_coverage, billable_visit):
     """Two patients; one with coverage and a coded, locked visit."""
     a = create_patient()

@@ -10,8 +10,8 @@ import orjson
 from intake.extensions import db
 from intake.services.schedule import booking
 from tests.fhir import r4_validators as V
-from tests.test_fhir_api import FHIR, _kickoff, api, token  # noqa: F401 - fixtures
-from tests.test_schedule import at, next_weekday, office  # noqa: F401 - fixture
+from tests.test_fhir_api import _kickoff
+from tests.test_schedule import at, next_weekday
 
 
 def _booked(app, o):
@@ -27,34 +27,34 @@ def _booked(app, o):
         return kept.id, gone.id
 
 
-def test_read_and_search_schedule_slot_appointment(app, api, office):
-    kept, gone = _booked(app, office)
+def test_read_and_search_schedule_slot_appointment(app, api, schedule_office):
+    kept, gone = _booked(app, schedule_office)
     appt = api.get(f"/fhir/Appointment/{kept}").json
     assert V.schema_errors(appt) == []
     assert appt["status"] == "booked" and appt["minutesDuration"] == 20
     assert appt["appointmentType"]["coding"][0]["code"] == "FOLLOWUP"
     assert appt["serviceType"] == [{"text": "Follow-up"}]
     assert [p["actor"]["reference"] for p in appt["participant"]] == [
-        f"Patient/{office['patient']}", f"Practitioner/{office['provider']}"]
+        f"Patient/{schedule_office['patient']}", f"Practitioner/{schedule_office['provider']}"]
     assert appt["start"].endswith("Z") and appt["slot"] == [{"reference": f"Slot/{kept}"}]
     cancelled = api.get(f"/fhir/Appointment/{gone}").json
     assert cancelled["status"] == "cancelled"
     assert cancelled["cancelationReason"] == {"text": "Feeling better"}
-    found = api.get(f"/fhir/Appointment?patient=Patient/{office['patient']}&status=cancelled").json
+    found = api.get(f"/fhir/Appointment?patient=Patient/{schedule_office['patient']}&status=cancelled").json
     assert [e["resource"]["id"] for e in found["entry"]] == [str(gone)]
-    slots = api.get(f"/fhir/Slot?schedule=Schedule/{office['provider']}").json
+    slots = api.get(f"/fhir/Slot?schedule=Schedule/{schedule_office['provider']}").json
     assert [e["resource"]["id"] for e in slots["entry"]] == [str(kept)]  # the cancelled one is free
     assert slots["entry"][0]["resource"]["status"] == "busy"
-    schedule = api.get(f"/fhir/Schedule/{office['provider']}").json
+    schedule = api.get(f"/fhir/Schedule/{schedule_office['provider']}").json
     assert V.schema_errors(schedule) == []
-    assert schedule["actor"][0]["reference"] == f"Practitioner/{office['provider']}"
+    assert schedule["actor"][0]["reference"] == f"Practitioner/{schedule_office['provider']}"
     meta = api.get("/fhir/metadata").json
     served = {r["type"] for r in meta["rest"][0]["resource"]}
     assert {"Schedule", "Slot", "Appointment"} <= served
 
 
-def test_bulk_export_carries_the_schedule(app, api, office):
-    _booked(app, office)
+def test_bulk_export_carries_the_schedule(app, api, schedule_office):
+    _booked(app, schedule_office)
     response = _kickoff(api)
     status = api.get(response.headers["Content-Location"].split("localhost", 1)[1]).json
     by_type = {o["type"]: o for o in status["output"]}

@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from intake.extensions import db
-from intake.models import Appointment, AppointmentCell, AppointmentType, Patient, Provider
+from intake.models import Appointment, AppointmentCell, Patient, Provider
 from intake.services import FieldErrors
 from intake.services.clock import today
 from intake.services.schedule import board, booking, finding, hours, series, waitlist
+from tests.conftest import setup_week
 
 ZONE = ZoneInfo("America/New_York")
 OTHER_NPI = "1245319599"
@@ -29,96 +30,72 @@ def at(day: date, hh: int, mm: int = 0) -> datetime:
     return datetime.combine(day, time(hh, mm), ZONE)
 
 
-def setup_week(provider_id: int, *, type_ids=None) -> None:
-    """Mon-Fri 9-17 with lunch 12-13; Saturday mornings."""
-    blocks = []
-    for wd in range(5):
-        blocks += [{"weekday": wd, "starts": time(9), "ends": time(17), "type_ids": type_ids},
-                   {"weekday": wd, "starts": time(12), "ends": time(13), "kind": "break"}]
-    blocks.append({"weekday": 5, "starts": time(9), "ends": time(12), "type_ids": type_ids})
-    hours.save_template(db.session.get(Provider, provider_id), date(2020, 1, 6), blocks)
-
-
-@pytest.fixture
-def office(app, create_patient, create_provider):
-    pid = create_patient()
-    dr = create_provider()
-    with app.app_context():
-        follow = AppointmentType(name="Follow-up", minutes=20, colour="#198754")
-        physical = AppointmentType(name="Physical", minutes=40, new_patients=False)
-        db.session.add_all([follow, physical])
-        db.session.flush()
-        setup_week(dr)
-        db.session.commit()
-        return {"patient": pid, "provider": dr, "follow": follow.id, "physical": physical.id}
-
-
 def _book(o, start, **extra):
     return booking.book({"patient_id": o["patient"], "provider_id": o["provider"],
                          "type_id": o["follow"], "start": start, "reason": "Blood pressure",
                          **extra})
 
 
-def test_book_refuses_overlap_break_and_outside_hours_in_words(app, office):
+def test_book_refuses_overlap_break_and_outside_hours_in_words(app, schedule_office):
     tuesday = next_weekday(1)
     with app.app_context():
-        appt = _book(office, at(tuesday, 10, 40))
+        appt = _book(schedule_office, at(tuesday, 10, 40))
         assert appt.minutes == 20 and [c.action for c in appt.changes] == ["booked"]
         cells = db.session.execute(db.select(AppointmentCell.cell).filter_by(
             appointment_id=appt.id)).scalars().all()
         assert len(cells) == 4
         with pytest.raises(FieldErrors) as overlap:
-            _book(office, at(tuesday, 10, 50))
+            _book(schedule_office, at(tuesday, 10, 50))
         assert "overlaps another booking with Jane Hartley, MD from 10:40 to 11:00" in \
             " ".join(overlap.value.errors["start"])
         with pytest.raises(FieldErrors) as lunch:
-            _book(office, at(tuesday, 11, 50))
+            _book(schedule_office, at(tuesday, 11, 50))
         assert "has a break from 12:00 to 13:00" in lunch.value.errors["start"][0]
         with pytest.raises(FieldErrors) as evening:
-            _book(office, at(tuesday, 17, 0))
+            _book(schedule_office, at(tuesday, 17, 0))
         assert "outside Jane Hartley, MD's hours on Tuesday" in evening.value.errors["start"][0]
         with pytest.raises(FieldErrors) as grid:
-            _book(office, at(tuesday, 9, 3))
+            _book(schedule_office, at(tuesday, 9, 3))
         assert "steps of 5 minutes" in grid.value.errors["start"][0]
         # Overbooked with a reason: accepted, holds no cells, says so.
-        extra = _book(office, at(tuesday, 10, 40), overbook_reason="Urgent, doctor agreed")
+        extra = _book(schedule_office, at(tuesday, 10, 40), overbook_reason="Urgent, doctor agreed")
         assert extra.overbooked_reason == "Urgent, doctor agreed"
         assert "overbooked: Urgent" in extra.changes[0].detail
 
 
-def test_exceptions_close_the_day(app, office):
+def test_exceptions_close_the_day(app, schedule_office):
     wednesday, thursday = next_weekday(2), next_weekday(3)
     with app.app_context():
-        dr = db.session.get(Provider, office["provider"])
+        dr = db.session.get(Provider, schedule_office["provider"])
         hours.add_exception(dr, wednesday, "half_day", starts=time(13), ends=time(17))
         hours.add_exception(None, thursday, "holiday", note="Thanksgiving")
-        _book(office, at(wednesday, 11))
+        _book(schedule_office, at(wednesday, 11))
         with pytest.raises(FieldErrors) as half:
-            _book(office, at(wednesday, 14))
+            _book(schedule_office, at(wednesday, 14))
         assert "has time off from 13:00" in half.value.errors["start"][0]
         with pytest.raises(FieldErrors) as holiday:
-            _book(office, at(thursday, 10))
+            _book(schedule_office, at(thursday, 10))
         assert "a practice holiday" in holiday.value.errors["start"][0]
 
 
-def test_block_types_are_enforced(app, office, create_provider):
+def test_block_types_are_enforced(app, schedule_office, create_provider):
     with app.app_context():
         other = create_provider(npi=OTHER_NPI, family_name="Okafor")
     with app.app_context():
-        setup_week(other, type_ids=[office["physical"]])
+        setup_week(other, type_ids=[schedule_office["physical"]])
         with pytest.raises(FieldErrors) as wrong:
-            _book({**office, "provider": other}, at(next_weekday(0), 9))
+            _book({**schedule_office, "provider": other}, at(next_weekday(0), 9))
         assert "do not take this type" in wrong.value.errors["start"][0]
 
 
-def test_reschedule_cancel_no_show_keep_their_history(app, office, create_user):
+def test_reschedule_cancel_no_show_keep_their_history(app, schedule_office, create_user):
     tuesday = next_weekday(1)
     with app.app_context():
-        appt = _book(office, at(tuesday, 9))
+        appt = _book(schedule_office, at(tuesday, 9))
         booking.reschedule(appt, start=at(tuesday, 9, 20))
         assert appt.start_at == at(tuesday, 9, 20)
         # The old time is free again, the new one taken.
-        other = _book(office, at(tuesday, 9))
+        other = _book(schedule_office, at(tuesday, 9))
         with pytest.raises(FieldErrors):
             booking.cancel(other, "  ")
         booking.cancel(other, "Patient travelling")
@@ -132,13 +109,13 @@ def test_reschedule_cancel_no_show_keep_their_history(app, office, create_user):
         db.session.commit()
 
 
-def test_series_every_8_weeks_across_dst_move_one_and_split(app, office):
+def test_series_every_8_weeks_across_dst_move_one_and_split(app, schedule_office):
     # From early February: the later dates fall in daylight-saving time.
     first = at(next_weekday(1, weeks_ahead=1), 9)
     with app.app_context():
-        booked = series.book_series({"patient_id": office["patient"],
-                                     "provider_id": office["provider"],
-                                     "type_id": office["follow"], "start": first},
+        booked = series.book_series({"patient_id": schedule_office["patient"],
+                                     "provider_id": schedule_office["provider"],
+                                     "type_id": schedule_office["follow"], "start": first},
                                     every_weeks=8, times=6)
         assert len(booked) == 6
         assert [a.start_at.astimezone(ZONE).time() for a in booked] == [time(9)] * 6
@@ -165,63 +142,63 @@ def test_series_every_8_weeks_across_dst_move_one_and_split(app, office):
         assert booked[0].status == "booked" and booked[3].status == "booked"
 
 
-def test_series_with_a_conflict_is_refused_whole(app, office):
+def test_series_with_a_conflict_is_refused_whole(app, schedule_office):
     first = at(next_weekday(1), 9)
     with app.app_context():
-        _book(office, first + timedelta(weeks=2))
+        _book(schedule_office, first + timedelta(weeks=2))
         with pytest.raises(FieldErrors) as refused:
-            series.book_series({"patient_id": office["patient"], "provider_id": office["provider"],
-                                "type_id": office["follow"], "start": first},
+            series.book_series({"patient_id": schedule_office["patient"], "provider_id": schedule_office["provider"],
+                                "type_id": schedule_office["follow"], "start": first},
                                every_weeks=1, times=4)
         assert "cannot be booked" in refused.value.errors["start"][0]
         assert len(refused.value.errors["start"]) == 2
 
 
-def test_next_open_slots_match_the_naive_way(app, office, create_provider):
+def test_next_open_slots_match_the_naive_way(app, schedule_office, create_provider):
     with app.app_context():
         other = create_provider(npi=OTHER_NPI, family_name="Okafor")
     monday = next_weekday(0)
     with app.app_context():
         setup_week(other)
-        _book(office, at(monday, 9))
-        _book(office, at(monday, 9, 40))
+        _book(schedule_office, at(monday, 9))
+        _book(schedule_office, at(monday, 9, 40))
         after = at(monday, 8)
-        fast = finding.next_open_slots(office["follow"], after=after, limit=20)
-        slow = finding.naive_open_slots(office["follow"], after=after, limit=20)
+        fast = finding.next_open_slots(schedule_office["follow"], after=after, limit=20)
+        slow = finding.naive_open_slots(schedule_office["follow"], after=after, limit=20)
         assert fast == slow and len(fast) == 20
-        mine = finding.next_open_slots(office["follow"], provider_id=office["provider"], after=after,
+        mine = finding.next_open_slots(schedule_office["follow"], provider_id=schedule_office["provider"], after=after,
                                        limit=3)
         assert [s.start.astimezone(ZONE).time() for s in mine] == [time(9, 20), time(10), time(10, 20)]
-        assert all(s.provider_id == office["provider"] for s in mine)
+        assert all(s.provider_id == schedule_office["provider"] for s in mine)
 
 
-def test_a_cancelled_slot_is_offered_to_the_waitlist(app, office, create_patient):
+def test_a_cancelled_slot_is_offered_to_the_waitlist(app, schedule_office, create_patient):
     waiting = create_patient(family_name="Okafor", given_name="Ada", phone_mobile="+13125550177")
     tuesday = next_weekday(1)
     with app.app_context():
-        morning = waitlist.add({"patient_id": waiting, "type_id": office["follow"],
+        morning = waitlist.add({"patient_id": waiting, "type_id": schedule_office["follow"],
                                 "weekdays": "12", "part_of_day": "am"})
-        waitlist.add({"patient_id": waiting, "type_id": office["follow"], "part_of_day": "pm"})
-        appt = _book(office, at(tuesday, 10))
+        waitlist.add({"patient_id": waiting, "type_id": schedule_office["follow"], "part_of_day": "pm"})
+        appt = _book(schedule_office, at(tuesday, 10))
         booking.cancel(appt, "Feeling better")
         assert [e.id for e in waitlist.offers_for(appt)] == [morning.id]
 
 
 def test_arrival_turns_the_appointment_into_the_visit_and_the_board_is_in_time_order(
-        app, office, create_patient, create_visit):
+        app, schedule_office, create_patient, create_visit):
     walk_in = create_patient(family_name="Okafor", given_name="Ada", phone_mobile="+13125550177")
     now = datetime.now(timezone.utc).astimezone(ZONE)
     with app.app_context():
-        dr = db.session.get(Provider, office["provider"])
+        dr = db.session.get(Provider, schedule_office["provider"])
         hours.save_template(dr, today(), [
             {"weekday": now.weekday(), "starts": time(0), "ends": time(23, 55)}])
         base = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
-        late = _book(office, base - timedelta(minutes=30))
-        later = _book(office, base + timedelta(minutes=20) if base.hour < 23 else base,
+        late = _book(schedule_office, base - timedelta(minutes=30))
+        later = _book(schedule_office, base + timedelta(minutes=20) if base.hour < 23 else base,
                       overbook_reason="test")
         visit = booking.arrive(late)
         assert (visit.date_of_service, visit.provider_id, visit.place_of_service,
-                visit.state) == (today(), office["provider"], "11", "arrived")
+                visit.state) == (today(), schedule_office["provider"], "11", "arrived")
         assert late.status == "arrived" and late.visit_id == visit.id
         assert "min late" in late.changes[-1].detail
         late_id, later_id = late.id, later.id
@@ -238,7 +215,7 @@ def test_arrival_turns_the_appointment_into_the_visit_and_the_board_is_in_time_o
             booking.arrive(db.session.get(Appointment, late_id))
 
 
-def test_two_desks_booking_one_time_at_once_get_one_booking(app, office):
+def test_two_desks_booking_one_time_at_once_get_one_booking(app, schedule_office):
     """Eight threads, each its own session and transaction, book the same
     time: exactly one wins, the others are told in words, nothing fails."""
     start = at(next_weekday(3), 11)
@@ -249,7 +226,7 @@ def test_two_desks_booking_one_time_at_once_get_one_booking(app, office):
         with app.app_context():
             try:
                 barrier.wait()
-                _book(office, start)
+                _book(schedule_office, start)
                 db.session.commit()
                 results.append("booked")
             except FieldErrors as exc:
@@ -271,21 +248,21 @@ def test_two_desks_booking_one_time_at_once_get_one_booking(app, office):
     with app.app_context():
         assert db.session.execute(db.select(db.func.count(Appointment.id))).scalar() == 1
         assert db.session.execute(db.select(db.func.count()).select_from(AppointmentCell)).scalar() == 4
-        assert db.session.get(Patient, office["patient"]) is not None
+        assert db.session.get(Patient, schedule_office["patient"]) is not None
 
 
-def test_a_full_day_is_skipped_and_the_search_still_matches_the_naive_way(app, office):
+def test_a_full_day_is_skipped_and_the_search_still_matches_the_naive_way(app, schedule_office):
     monday = next_weekday(0)
     with app.app_context():
         for minute in [*range(9 * 60, 12 * 60, 20), *range(13 * 60, 17 * 60, 20)]:
-            _book(office, at(monday, minute // 60, minute % 60))
+            _book(schedule_office, at(monday, minute // 60, minute % 60))
         # The next morning starts late (a half day): the first open time is after it.
-        dr = db.session.get(Provider, office["provider"])
+        dr = db.session.get(Provider, schedule_office["provider"])
         hours.add_exception(dr, monday + timedelta(days=1), "half_day", starts=time(9),
                             ends=time(10))
         after = at(monday, 7)
-        fast = finding.next_open_slots(office["follow"], provider_id=office["provider"],
+        fast = finding.next_open_slots(schedule_office["follow"], provider_id=schedule_office["provider"],
                                        after=after, limit=5)
-        assert fast == finding.naive_open_slots(office["follow"], provider_id=office["provider"],
+        assert fast == finding.naive_open_slots(schedule_office["follow"], provider_id=schedule_office["provider"],
                                                 after=after, limit=5)
         assert fast[0].start == at(monday + timedelta(days=1), 10)

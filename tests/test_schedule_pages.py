@@ -4,15 +4,14 @@ reminder calls, the day and week views, and the walk-in screen."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
-import pytest
 from icalendar import Calendar
 
 from intake.extensions import db
 from intake.models import Appointment, Coverage, Patient, Visit
 from tests.conftest import payer_id
-from tests.test_schedule import ZONE, at, next_weekday, office  # noqa: F401 - fixture
+from tests.test_schedule import ZONE, at, next_weekday
 
 
 def _form(o, day, hhmm, **extra):
@@ -20,24 +19,24 @@ def _form(o, day, hhmm, **extra):
             "start": hhmm, "reason": "Blood pressure", **extra}
 
 
-def test_book_then_a_conflict_is_refused_beside_the_time(app, desk, office):
+def test_book_then_a_conflict_is_refused_beside_the_time(app, desk, schedule_office):
     tuesday = next_weekday(1)
-    url = f"/staff/patients/{office['patient']}/appointments/new"
-    first = desk.post(url, data=_form(office, tuesday, "10:40"))
+    url = f"/staff/patients/{schedule_office['patient']}/appointments/new"
+    first = desk.post(url, data=_form(schedule_office, tuesday, "10:40"))
     assert first.status_code == 302 and "/staff/appointments/" in first.headers["Location"]
-    again = desk.post(url, data=_form(office, tuesday, "10:50", note="Bring the log"))
+    again = desk.post(url, data=_form(schedule_office, tuesday, "10:50", note="Bring the log"))
     page = again.get_data(as_text=True)
     assert again.status_code == 422
     assert "It overlaps another booking with Jane Hartley, MD from 10:40 to 11:00." in page
     assert 'value="Bring the log"' in page and 'value="10:50"' in page
-    over = desk.post(url, data=_form(office, tuesday, "10:50", overbook_reason="Doctor agreed"))
+    over = desk.post(url, data=_form(schedule_office, tuesday, "10:50", overbook_reason="Doctor agreed"))
     assert over.status_code == 302
     shown = desk.get(over.headers["Location"]).get_data(as_text=True)
     assert "Overbooked: Doctor agreed" in shown and "booked" in shown
 
 
-def test_open_times_as_the_desk_chooses(app, desk, office):
-    slots = desk.get(f"/staff/schedule/slots?type={office['follow']}&provider={office['provider']}")
+def test_open_times_as_the_desk_chooses(app, desk, schedule_office):
+    slots = desk.get(f"/staff/schedule/slots?type={schedule_office['follow']}&provider={schedule_office['provider']}")
     data = slots.get_json()
     assert len(data) == 12 and data[0]["provider"] == "Jane Hartley, MD"
     assert [datetime.fromisoformat(f"{s['day']}T{s['time']}") for s in data] == sorted(
@@ -45,14 +44,14 @@ def test_open_times_as_the_desk_chooses(app, desk, office):
     assert desk.get("/staff/schedule/slots?type=999").get_json() == []
 
 
-def test_cancel_asks_to_confirm_and_offers_the_waitlist(app, desk, office, create_patient):
+def test_cancel_asks_to_confirm_and_offers_the_waitlist(app, desk, schedule_office, create_patient):
     tuesday = next_weekday(1)
     other = create_patient(family_name="Okafor", given_name="Ada", phone_mobile="+13125550177")
     desk.post(f"/staff/patients/{other}/waitlist",
-              data={"type_id": office["follow"], "provider_id": 0, "part_of_day": "am",
+              data={"type_id": schedule_office["follow"], "provider_id": 0, "part_of_day": "am",
                     "weekdays": ["1"]})
-    booked = desk.post(f"/staff/patients/{office['patient']}/appointments/new",
-                       data=_form(office, tuesday, "10:00"))
+    booked = desk.post(f"/staff/patients/{schedule_office['patient']}/appointments/new",
+                       data=_form(schedule_office, tuesday, "10:00"))
     page_url = booked.headers["Location"]
     appt_id = int(page_url.rsplit("/", 1)[1])
     confirm = desk.get(f"/staff/appointments/{appt_id}/cancel").get_data(as_text=True)
@@ -68,10 +67,10 @@ def test_cancel_asks_to_confirm_and_offers_the_waitlist(app, desk, office, creat
     assert "cancelled: Feeling better" in shown  # the history says who and what
 
 
-def test_ics_for_the_patient_in_the_practice_zone(app, desk, office):
+def test_ics_for_the_patient_in_the_practice_zone(app, desk, schedule_office):
     tuesday = next_weekday(1)
-    booked = desk.post(f"/staff/patients/{office['patient']}/appointments/new",
-                       data=_form(office, tuesday, "09:20"))
+    booked = desk.post(f"/staff/patients/{schedule_office['patient']}/appointments/new",
+                       data=_form(schedule_office, tuesday, "09:20"))
     appt_id = int(booked.headers["Location"].rsplit("/", 1)[1])
     response = desk.get(f"/staff/appointments/{appt_id}/calendar")
     assert response.mimetype == "text/calendar"
@@ -84,13 +83,13 @@ def test_ics_for_the_patient_in_the_practice_zone(app, desk, office):
     assert b"W\xc3\xb3jcik" not in response.data  # no chart data in the patient's file
 
 
-def test_reminder_calls_for_tomorrow(app, desk, office):
+def test_reminder_calls_for_tomorrow(app, desk, schedule_office):
     with app.app_context():
         from intake.services.clock import today
         from intake.services.schedule import booking
         tomorrow = today() + timedelta(days=1)
-        appt = booking.book({"patient_id": office["patient"], "provider_id": office["provider"],
-                             "type_id": office["follow"], "start": at(tomorrow, 9),
+        appt = booking.book({"patient_id": schedule_office["patient"], "provider_id": schedule_office["provider"],
+                             "type_id": schedule_office["follow"], "start": at(tomorrow, 9),
                              "overbook_reason": "test"})
         db.session.commit()
         appt_id = appt.id
@@ -101,11 +100,11 @@ def test_reminder_calls_for_tomorrow(app, desk, office):
         assert db.session.get(Appointment, appt_id).reminder_outcome == "message"
 
 
-def test_day_and_week_views(app, desk, office):
+def test_day_and_week_views(app, desk, schedule_office):
     tuesday = next_weekday(1)
-    desk.post(f"/staff/patients/{office['patient']}/appointments/new",
-              data=_form(office, tuesday, "11:00"))
-    day = desk.get(f"/staff/schedule/day?day={tuesday.isoformat()}&provider={office['provider']}")
+    desk.post(f"/staff/patients/{schedule_office['patient']}/appointments/new",
+              data=_form(schedule_office, tuesday, "11:00"))
+    day = desk.get(f"/staff/schedule/day?day={tuesday.isoformat()}&provider={schedule_office['provider']}")
     assert "11:00" in day.get_data(as_text=True) and "Print" in day.get_data(as_text=True)
     week = desk.get(f"/staff/schedule/week?day={tuesday.isoformat()}").get_data(as_text=True)
     assert "11:00 Wójcik, Łukasz" in week
@@ -126,24 +125,24 @@ def _walk_in(o, payer, **extra):
     return data
 
 
-def test_walk_in_from_a_search_with_no_match(app, desk, office):
+def test_walk_in_from_a_search_with_no_match(app, desk, schedule_office):
     prefilled = desk.post("/staff/walk-in", data={"q": "castellanos marisol 06/02/1984"})
     page = prefilled.get_data(as_text=True)
     assert 'value="Castellanos"' in page and 'value="Marisol"' in page
     assert 'value="1984-06-02"' in page
     # An error in the insurance part keeps every part as typed; nothing saved.
-    bad = desk.post("/staff/walk-in", data=_walk_in(office, payer_id(app), **{"primary-member_id": ""}))
+    bad = desk.post("/staff/walk-in", data=_walk_in(schedule_office, payer_id(app), **{"primary-member_id": ""}))
     assert bad.status_code == 422
     text = bad.get_data(as_text=True)
     assert "Enter the member id from the card." in text
     assert 'value="Sore throat"' in text and 'value="S99887766"' in text
     with app.app_context():
         assert db.session.execute(db.select(db.func.count(Patient.id))).scalar() == 1
-    good = desk.post("/staff/walk-in", data=_walk_in(office, payer_id(app)))
+    good = desk.post("/staff/walk-in", data=_walk_in(schedule_office, payer_id(app)))
     assert good.status_code == 302 and "/staff/visits/" in good.headers["Location"]
     with app.app_context():
         visit = db.session.get(Visit, int(good.headers["Location"].rsplit("/", 1)[1]))
-        assert visit.state == "arrived" and visit.provider_id == office["provider"]
+        assert visit.state == "arrived" and visit.provider_id == schedule_office["provider"]
         plans = db.session.execute(db.select(Coverage).filter_by(patient_id=visit.patient_id)
                                    .order_by(Coverage.rank)).scalars().all()
         assert [(c.rank, c.subscriber_given, c.relationship_code) for c in plans] == [
@@ -152,14 +151,14 @@ def test_walk_in_from_a_search_with_no_match(app, desk, office):
         assert appt.status == "arrived"
 
 
-def test_board_from_appointments_arrive_and_confirm_no_show(app, desk, office):
+def test_board_from_appointments_arrive_and_confirm_no_show(app, desk, schedule_office):
     with app.app_context():
         from intake.services.clock import today
         from intake.services.schedule import booking
         now = datetime.now(ZONE)
         base = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
-        first = booking.book({"patient_id": office["patient"], "provider_id": office["provider"],
-                              "type_id": office["follow"], "start": base - timedelta(minutes=45),
+        first = booking.book({"patient_id": schedule_office["patient"], "provider_id": schedule_office["provider"],
+                              "type_id": schedule_office["follow"], "start": base - timedelta(minutes=45),
                               "overbook_reason": "test"})
         db.session.commit()
         appt_id = first.id

@@ -12,56 +12,17 @@ import pytest
 
 from intake.cli import cli
 from intake.extensions import db
-from intake.models import BillingExport, Practice, SignedConsent, Visit, X12Interchange
-from intake.services import charges, practice
+from intake.models import BillingExport, Practice, SignedConsent, X12Interchange
+from intake.services import practice
 from intake.x12.validate import validate_837p
-from tests.conftest import FY2026_DAY
+from tests.conftest import X12_IN_FORCE, X12_PRACTICE
 
-PRACTICE = {
-    "name": "Lakeside Family Medicine", "npi": "1245319599", "tax_id": "12-3456789",
-    "default_pos": "11", "address_line1": "100 Main Street", "city": "Springfield",
-    "state": "IL", "postal_code": "62704-1234", "phone": "+12175550100",
-    "taxonomy": "207Q00000X", "accepts_assignment": True, "submitter_etin": "ETIN12345",
-    "billing_contact_name": "Billing Office", "receiver_name": "Example Clearinghouse",
-    "receiver_etin": "CLRH0001", "x12_sender_id": "LAKESIDE01", "x12_receiver_id": "CLEARHOUSE",
-    "x12_sender_qualifier": "ZZ", "x12_receiver_qualifier": "ZZ",
-}
-IN_FORCE = date(2025, 1, 1)
 RANGE = {"x12-date_from": "2025-11-01", "x12-date_to": "2025-11-30"}
-
-
-@pytest.fixture
-def office(app):
-    with app.app_context():
-        practice.save_practice(PRACTICE)
-        db.session.commit()
 
 
 @pytest.fixture
 def billing_client(client_as):
     return client_as("billing")
-
-
-@pytest.fixture
-def billed_visit(app, office, create_patient, create_coverage, create_visit):
-    """A locked visit with two diagnoses and two lines; returns a factory."""
-
-    def factory(patient_id=None, **coverage):
-        pid = patient_id or create_patient()
-        if coverage is not None:
-            create_coverage(pid, effective_date=coverage.pop("effective_date", IN_FORCE), **coverage)
-        vid = create_visit(pid, day=FY2026_DAY)
-        with app.app_context():
-            visit = db.session.get(Visit, vid)
-            charges.add_diagnosis(visit, "E11.9")
-            charges.add_diagnosis(visit, "I10")
-            charges.save_line(visit, {"code": "99213", "pointers": [1, 2], "unit_price_cents": 9000})
-            charges.save_line(visit, {"code": "81002", "pointers": [2], "unit_price_cents": 1500,
-                                      "modifiers": ["QW"]})
-            charges.lock(visit)
-            db.session.commit()
-        return vid
-    return factory
 
 
 def sign_financial(app, patient_id):
@@ -203,12 +164,12 @@ def test_cli_writes_and_checks_an_837p(app, runner, billed_visit, create_user, t
 
 
 def test_practice_settings_take_the_x12_ids_with_validation(app, admin_client):
-    bad = admin_client.post("/admin/practice", data={**PRACTICE, "submitter_etin": "ETIN*1",
+    bad = admin_client.post("/admin/practice", data={**X12_PRACTICE, "submitter_etin": "ETIN*1",
                                                      "taxonomy": "207Q"})
     assert bad.status_code == 422
     page = bad.get_data(as_text=True)
     assert "Letters, digits, spaces, dots and dashes only." in page and "ETIN*1" in page
-    ok = admin_client.post("/admin/practice", data={**PRACTICE, "accepts_assignment": "y"})
+    ok = admin_client.post("/admin/practice", data={**X12_PRACTICE, "accepts_assignment": "y"})
     assert ok.status_code == 302
     with app.app_context():
         office = db.session.get(Practice, 1)
@@ -223,7 +184,7 @@ def test_medicare_secondary_needs_its_reason_then_goes_as_cob(app, billing_clien
 
     pid = create_patient()
     vid = billed_visit(pid)  # commercial primary
-    medicare = create_coverage(pid, kind="medicare", member_id="1EG4TE5MK73", effective_date=IN_FORCE,
+    medicare = create_coverage(pid, kind="medicare", member_id="1EG4TE5MK73", effective_date=X12_IN_FORCE,
                                group_number=None)
     page = billing_client.get("/billing/?date_from=2025-11-01&date_to=2025-11-30").get_data(as_text=True)
     assert "record why Medicare pays second" in page

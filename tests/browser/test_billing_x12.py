@@ -12,13 +12,12 @@ from playwright.sync_api import expect
 
 from intake.x12.validate import validate_837p
 from tests.browser.test_staff_flow import sign_in
-from tests.test_x12_export import billed_visit, office  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
 
 def test_clerk_downloads_837p_and_sees_holds(page, live_server, create_user, create_patient,
-                                             billed_visit, tmp_path, shot, assert_accessible):  # noqa: F811
+                                             billed_visit, tmp_path, shot, assert_accessible):
     _, username = create_user("billing")
     billed_visit()
     billed_visit(create_patient(family_name="Okafor", given_name="Ada", phone_mobile="+13125550177"),

@@ -17,7 +17,7 @@ from intake.cli import cli
 from intake.extensions import db
 from intake.models import AuditEvent
 from intake.services import audit
-from tests.test_audit_chain import _record_rows, without_triggers  # noqa: F401 - a fixture
+from tests.test_audit_chain import _record_rows
 
 
 def _verify(runner) -> tuple[int, dict]:
@@ -38,7 +38,7 @@ def _rewrite_chain(app, hasher) -> None:
 
 
 def test_a_rewritten_chain_with_a_forged_restore_anchor_does_not_verify(
-        app, runner, without_triggers):  # noqa: F811
+        app, runner, without_triggers):
     _record_rows(app)
     assert runner.invoke(cli, ["audit", "anchor"]).exit_code == 0
     anchors = Path(app.instance_path) / "audit-anchors.jsonl"

@@ -15,7 +15,7 @@ import tarfile
 from pathlib import Path
 
 from intake.cli import cli
-from tests.test_backup import _backup, members, office, sqlite_only, untouched  # noqa: F401
+from tests.test_backup import _backup, members, sqlite_only, untouched
 
 
 def _repack(good: Path, target: Path, signature: bytes | None, tmp_path: Path) -> Path:
@@ -44,7 +44,7 @@ def _repack(good: Path, target: Path, signature: bytes | None, tmp_path: Path) -
 
 
 @sqlite_only
-def test_a_repacked_backup_with_an_added_admin_is_refused(app, runner, office, tmp_path):
+def test_a_repacked_backup_with_an_added_admin_is_refused(app, runner, backup_office, tmp_path):
     good = tmp_path / "good.tar"
     _backup(runner, good)
     check = untouched(app)
@@ -66,7 +66,7 @@ def test_a_repacked_backup_with_an_added_admin_is_refused(app, runner, office, t
 
 
 @sqlite_only
-def test_a_backup_restores_elsewhere_only_with_its_key(app, make_app, runner, office, tmp_path):
+def test_a_backup_restores_elsewhere_only_with_its_key(app, make_app, runner, backup_office, tmp_path):
     good = tmp_path / "good.tar"
     _backup(runner, good)
     offsite = tmp_path / "usb" / "backup.key"  # the copy kept off the machine

@@ -10,7 +10,6 @@ import logging
 import socket
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server

@@ -29,7 +29,8 @@ def upgrade():
     sa.Column('split_from_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['split_from_id'], ['appointment_series.id'], name=op.f('fk_appointment_series_split_from_id_appointment_series')),
+    sa.ForeignKeyConstraint(['split_from_id'], ['appointment_series.id'],
+                            name=op.f('fk_appointment_series_split_from_id_appointment_series')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_appointment_series'))
     )
     op.create_table('appointment_types',
@@ -51,7 +52,8 @@ def upgrade():
     sa.Column('starts', sa.Time(), nullable=True),
     sa.Column('ends', sa.Time(), nullable=True),
     sa.Column('note', sa.String(length=120), nullable=True),
-    sa.ForeignKeyConstraint(['provider_id'], ['providers.id'], name=op.f('fk_schedule_exceptions_provider_id_providers')),
+    sa.ForeignKeyConstraint(['provider_id'], ['providers.id'],
+                            name=op.f('fk_schedule_exceptions_provider_id_providers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_schedule_exceptions'))
     )
     with op.batch_alter_table('schedule_exceptions', schema=None) as batch_op:
@@ -63,7 +65,8 @@ def upgrade():
     sa.Column('effective_from', sa.Date(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['provider_id'], ['providers.id'], name=op.f('fk_schedule_templates_provider_id_providers')),
+    sa.ForeignKeyConstraint(['provider_id'], ['providers.id'],
+                            name=op.f('fk_schedule_templates_provider_id_providers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_schedule_templates')),
     sa.UniqueConstraint('provider_id', 'effective_from', name=op.f('uq_schedule_templates_provider_id_effective_from'))
     )
@@ -113,8 +116,10 @@ def upgrade():
     sa.CheckConstraint('minutes > 0 AND minutes % 5 = 0', name=op.f('ck_appointments_minutes_on_grid')),
     sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_appointments_patient_id_patients')),
     sa.ForeignKeyConstraint(['provider_id'], ['providers.id'], name=op.f('fk_appointments_provider_id_providers')),
-    sa.ForeignKeyConstraint(['series_id'], ['appointment_series.id'], name=op.f('fk_appointments_series_id_appointment_series')),
-    sa.ForeignKeyConstraint(['type_id'], ['appointment_types.id'], name=op.f('fk_appointments_type_id_appointment_types')),
+    sa.ForeignKeyConstraint(['series_id'], ['appointment_series.id'],
+                            name=op.f('fk_appointments_series_id_appointment_series')),
+    sa.ForeignKeyConstraint(['type_id'], ['appointment_types.id'],
+                            name=op.f('fk_appointments_type_id_appointment_types')),
     sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], name=op.f('fk_appointments_visit_id_visits')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_appointments')),
     sa.UniqueConstraint('visit_id', name=op.f('uq_appointments_visit_id'))
@@ -134,7 +139,8 @@ def upgrade():
     sa.Column('kind', sa.String(length=8), nullable=False),
     sa.CheckConstraint('ends > starts', name=op.f('ck_schedule_blocks_ends_after_starts')),
     sa.CheckConstraint('weekday BETWEEN 0 AND 6', name=op.f('ck_schedule_blocks_weekday_range')),
-    sa.ForeignKeyConstraint(['template_id'], ['schedule_templates.id'], name=op.f('fk_schedule_blocks_template_id_schedule_templates'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['template_id'], ['schedule_templates.id'],
+                            name=op.f('fk_schedule_blocks_template_id_schedule_templates'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_schedule_blocks'))
     )
     with op.batch_alter_table('schedule_blocks', schema=None) as batch_op:
@@ -144,7 +150,8 @@ def upgrade():
     sa.Column('provider_id', sa.Integer(), nullable=False),
     sa.Column('cell', sa.Integer(), nullable=False),
     sa.Column('appointment_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'], name=op.f('fk_appointment_cells_appointment_id_appointments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'],
+                            name=op.f('fk_appointment_cells_appointment_id_appointments'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['provider_id'], ['providers.id'], name=op.f('fk_appointment_cells_provider_id_providers')),
     sa.PrimaryKeyConstraint('provider_id', 'cell', name=op.f('pk_appointment_cells'))
     )
@@ -158,7 +165,8 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('action', sa.String(length=20), nullable=False),
     sa.Column('detail', sa.Text(), nullable=True),
-    sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'], name=op.f('fk_appointment_changes_appointment_id_appointments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'],
+                            name=op.f('fk_appointment_changes_appointment_id_appointments'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_appointment_changes_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_appointment_changes'))
     )
@@ -168,8 +176,10 @@ def upgrade():
     op.create_table('schedule_block_types',
     sa.Column('block_id', sa.Integer(), nullable=False),
     sa.Column('type_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['block_id'], ['schedule_blocks.id'], name=op.f('fk_schedule_block_types_block_id_schedule_blocks'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['type_id'], ['appointment_types.id'], name=op.f('fk_schedule_block_types_type_id_appointment_types')),
+    sa.ForeignKeyConstraint(['block_id'], ['schedule_blocks.id'],
+                            name=op.f('fk_schedule_block_types_block_id_schedule_blocks'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['type_id'], ['appointment_types.id'],
+                            name=op.f('fk_schedule_block_types_type_id_appointment_types')),
     sa.PrimaryKeyConstraint('block_id', 'type_id', name=op.f('pk_schedule_block_types'))
     )
 

@@ -38,7 +38,8 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('claim_count', sa.Integer(), nullable=False),
     sa.Column('content', sa.LargeBinary(), nullable=False),
-    sa.ForeignKeyConstraint(['billing_export_id'], ['billing_exports.id'], name=op.f('fk_x12_interchanges_billing_export_id_billing_exports')),
+    sa.ForeignKeyConstraint(['billing_export_id'], ['billing_exports.id'],
+                            name=op.f('fk_x12_interchanges_billing_export_id_billing_exports')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_x12_interchanges')),
     sqlite_autoincrement=True
     )
@@ -49,7 +50,8 @@ def upgrade():
         for name, type_ in PRACTICE_COLUMNS:
             batch_op.add_column(sa.Column(name, type_, nullable=True))
         batch_op.add_column(sa.Column('x12_sender_qualifier', sa.String(length=2), server_default='ZZ', nullable=False))
-        batch_op.add_column(sa.Column('x12_receiver_qualifier', sa.String(length=2), server_default='ZZ', nullable=False))
+        batch_op.add_column(sa.Column('x12_receiver_qualifier', sa.String(length=2),
+                                      server_default='ZZ', nullable=False))
         batch_op.add_column(sa.Column('x12_test_mode', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('accepts_assignment', sa.Boolean(), server_default=sa.true(), nullable=False))
 
