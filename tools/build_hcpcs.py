@@ -68,8 +68,9 @@ def build() -> list[CodeTable]:
     hcpcs, modifiers = tables
     return [
         replace(hcpcs, info=replace(hcpcs.info, release=f"HCPCS {YEAR} ({RELEASE})", source=source)),
-        replace(modifiers, info=replace(modifiers.info, release=f"modifiers {YEAR} ({RELEASE}; HCPCS Level II + CPT codes)",
-                                        source=f"{source}; CPT modifier codes from codes/sources/{CPT_MODIFIERS.name}")),
+        replace(modifiers, info=replace(
+            modifiers.info, release=f"modifiers {YEAR} ({RELEASE}; HCPCS Level II + CPT codes)",
+            source=f"{source}; CPT modifier codes from codes/sources/{CPT_MODIFIERS.name}")),
     ]
 
 

@@ -165,7 +165,8 @@ def _icd_rows(lines: list[str], source: str, progress: Progress | None) -> Rows:
     if progress:
         progress(total, total)
     none = repeat(None)
-    return list(zip(codes, kinds, texts, none, none, strict=False))  # plain tuples in Row's field order: a Row each costs 2x
+    # plain tuples in Row's field order: a Row each costs 2x
+    return list(zip(codes, kinds, texts, none, none, strict=False))
 
 
 def _icd_line_errors(lines: list[str], source: str) -> None:
@@ -305,7 +306,8 @@ def _hcpcs_rows(lines: list[str], source: str, progress: Progress | None,
         raise ImportFailed(f"{source} was not imported: its latest changes take effect on {latest}, so it is the "
                            f"{latest.year} file, not {year}")
     texts = [_tidy(text) if "  " in text else text for text in texts]
-    rows = list(zip(codes, "B" * len(codes), texts, map(days.__getitem__, added), map(days.__getitem__, ended), strict=False))
+    rows = list(zip(codes, "B" * len(codes), texts, map(days.__getitem__, added),
+                    map(days.__getitem__, ended), strict=False))
     return ([row for row, i in zip(rows, heads, strict=False) if ids[i] == "3"],
             [row for row, i in zip(rows, heads, strict=False) if ids[i] == "7"])
 
@@ -344,7 +346,8 @@ def _hcpcs_days(heads: list[int], codes: list[str], ids: list[str], added: list[
     for k in bad:
         number, code, a, e, t = heads[k] + 1, codes[k], added[k], effective[k], ended[k]
         if shape[ids[heads[k]]](code) is None:
-            errors.add(number, f"{code!r} (columns 1-5) is not a {'HCPCS' if ids[heads[k]] == '3' else 'modifier'} code")
+            what = 'HCPCS' if ids[heads[k]] == '3' else 'modifier'
+            errors.add(number, f"{code!r} (columns 1-5) is not a {what} code")
         elif a not in days or e not in days or t not in days:
             errors.add(number, f"{code}: {_bad_date(a + e + t)}")
         elif days[a] is None:

@@ -74,7 +74,8 @@ _MODIFIER = re.compile(r"[0-9A-Z]{2}")
 _POS = re.compile(r"[0-9]{2}")
 
 _FORMATS: dict[System, str] = {
-    System.ICD10CM: "a letter, a digit, a letter or digit (or QA and a digit), then up to 4 letters or digits after the dot",
+    System.ICD10CM: ("a letter, a digit, a letter or digit (or QA and a digit), "
+                     "then up to 4 letters or digits after the dot"),
     System.HCPCS: "a letter followed by 4 digits",
     System.CPT: "5 digits, or 4 digits followed by F, T, U, A or M",
     System.MODIFIER: "2 letters or digits",

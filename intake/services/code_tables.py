@@ -95,7 +95,8 @@ def _compare(engine: CodeEngine, table: CodeTable) -> TableChange:
     if old is None:
         change.added = len(table)
         change.examples["added"] = [f"{display_code(c, info.system)} {d}"
-                                    for c, d in zip(table.codes[:EXAMPLES], table.descriptions[:EXAMPLES], strict=False)]
+                                    for c, d in zip(table.codes[:EXAMPLES], table.descriptions[:EXAMPLES],
+                                                    strict=False)]
         return change
     new_codes, old_codes = set(table.codes), set(old.codes)
     added, deleted = sorted(new_codes - old_codes), sorted(old_codes - new_codes)

@@ -98,7 +98,8 @@ def test_a_missing_year_is_provisional_against_the_nearest_release(engine: CodeE
     assert "the ICD-10-CM FY2025 table is not loaded" in engine.check("I10", date_of_service=date(2025, 9, 30)).reason
 
 
-@pytest.mark.parametrize(("typed", "status"), [("E11", Status.HEADER), ("E11.99", Status.UNKNOWN), ("E11.", Status.HEADER)])
+@pytest.mark.parametrize(("typed", "status"),
+                         [("E11", Status.HEADER), ("E11.99", Status.UNKNOWN), ("E11.", Status.HEADER)])
 def test_a_code_invalid_in_the_nearest_release_is_still_refused(engine: CodeEngine, typed: str, status: Status) -> None:
     result = engine.check(typed, "icd10cm", date(2026, 12, 4))
     assert (result.status, result.accepted, result.provisional) == (status, False, False)

@@ -196,7 +196,8 @@ def test_zip_without_the_expected_member(instance: Path, tmp_path: Path, member:
 def test_file_of_another_year_than_it_claims(instance: Path, fixture_file: Copy) -> None:
     with pytest.raises(ImportFailed, match="named for 2027 but is being imported as 2026"):
         import_hcpcs(fixture_file("HCPC2027_JAN_ANWEB.txt"), instance, year=2026)
-    with pytest.raises(ImportFailed, match="latest changes take effect on 2027-04-01, so it is the 2027 file, not 2026"):
+    message = "latest changes take effect on 2027-04-01, so it is the 2027 file, not 2026"
+    with pytest.raises(ImportFailed, match=message):
         import_hcpcs(fixture_file("HCPC2027_JAN_ANWEB.txt", "HCPC2026_JAN_ANWEB.txt"), instance)
     assert not (instance / "codes").exists()
 
