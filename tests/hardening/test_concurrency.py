@@ -89,7 +89,9 @@ def test_four_processes_lose_nothing_and_show_no_errors(app, tmp_path, hz_server
     assert errors == []
     assert stats["connection_error"] == 0
     assert not [s for s in stats if s.isdigit() and int(s) >= 500]
-    assert stats["requests"] > 200  # it really ran concurrently for a while
+    # Every process worked inside the same window (a throughput floor would
+    # test the machine's load, not the app: it failed on a busy 2-core box).
+    assert all(r["stats"].get("requests", 0) > 0 for r in results), [r["stats"] for r in results]
     assert len(kiosk_done) >= PROCESSES and len(added) >= PROCESSES
     assert not refused, refused  # no kiosk step, edit or coverage add was turned away
 
