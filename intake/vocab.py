@@ -113,3 +113,10 @@ US_STATES = [
 
 def label(choices: list[tuple[str, str]], code: str | None) -> str:
     return dict(choices).get(code or "", code or "")
+
+
+def patient_control_number(visit_id: int) -> str:
+    """A visit's claim number: CLM01 of its 837P and the business identifier
+    of its FHIR Claim and Encounter (at most 20 characters; the same for every
+    corrected version of the claim)."""
+    return f"V{visit_id:07d}"

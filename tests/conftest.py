@@ -208,7 +208,7 @@ def create_coverage(app: Flask) -> Callable[..., int]:
                 **overrides: Any) -> int:
         data = {"payer_id": payer_id(app, kind), "member_id": "XYZ123456789",
                 "group_number": "G-100", "copay_cents": 2500, "relationship_code": "self",
-                "effective_date": date(2026, 1, 1)}
+                "effective_date": date(2025, 1, 1)}  # in force on FY2026_DAY
         data.update(overrides)
         with app.app_context():
             coverage = coverages.add_coverage(db.session.get(Patient, patient_id), data, rank=rank)
@@ -252,6 +252,19 @@ def create_visit(app: Flask, create_provider: Callable[..., int]) -> Callable[..
             db.session.commit()
             return visit.id
     return factory
+
+
+def check_out_past_visit(visit: Any) -> None:
+    """Fill in a past scheduled visit's day up to check-out (inside an app
+    context): only a visit that happened can have its charges billed."""
+    from datetime import datetime, time, timedelta, timezone
+
+    from intake.services import visits
+
+    start = datetime.combine(visit.date_of_service, time(14), timezone.utc)
+    steps = ("arrived", "checked_in", "with_provider", "checked_out")
+    visits.record_past_day(visit, {s: start + timedelta(minutes=10 * n) for n, s in enumerate(steps)},
+                           note="test")
 
 
 def _provider_id(app: Flask) -> int | None:

@@ -9,7 +9,7 @@ import pytest
 from intake.extensions import db
 from intake.models import ChargeLine, Patient, Payment, Visit, VisitEvent
 from intake.services import FieldErrors, charges, payments, practice, visits
-from tests.conftest import FY2026_DAY
+from tests.conftest import FY2026_DAY, check_out_past_visit
 
 
 @pytest.fixture
@@ -220,6 +220,10 @@ def test_lock_checks_everything_and_freezes_the_charges(app, seen, client_as):
         assert "Add at least one procedure line." in err.value.errors["lock"]
         charges.add_diagnosis(visit, "E11.9")
         charges.save_line(visit, {"code": "99213", "pointers": [1], "unit_price_cents": 9000})
+        with pytest.raises(FieldErrors) as err:  # still scheduled: it never happened
+            charges.lock(visit)
+        assert "only once the visit is checked in" in " ".join(err.value.errors["lock"])
+        check_out_past_visit(visit)
         charges.lock(visit)
         db.session.commit()
         assert visit.locked

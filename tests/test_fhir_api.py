@@ -10,7 +10,7 @@ import pytest
 from intake.extensions import db
 from intake.models import BulkExport, Visit
 from intake.services import charges, tokens
-from tests.conftest import FY2026_DAY
+from tests.conftest import FY2026_DAY, check_out_past_visit
 
 FHIR = "application/fhir+json"
 
@@ -56,6 +56,7 @@ def world(app, create_patient, create_coverage, create_visit):
         practice.save_practice({"name": "Lakeside Family Medicine", "npi": "1245319599",
                                 "default_pos": "11"})
         visit = db.session.get(Visit, vid)
+        check_out_past_visit(visit)
         charges.add_diagnosis(visit, "E11.9")
         charges.save_line(visit, {"code": "99213", "pointers": [1], "unit_price_cents": 9000})
         charges.lock(visit)

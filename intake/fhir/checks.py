@@ -36,6 +36,7 @@ REFERENCE_TARGETS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "Claim.careTeam.provider": {"Practitioner", "PractitionerRole", "Organization"},
     "Claim.insurance.coverage": {"Coverage"},
     "Claim.item.encounter": {"Encounter"},
+    "Claim.related.claim": {"Claim"},
     "Organization.partOf": {"Organization"},
 }.items()}
 

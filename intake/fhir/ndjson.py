@@ -9,7 +9,6 @@ many rows go through.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from collections.abc import Sequence as Sequence_
 from decimal import Decimal
 from typing import IO, Any
 
@@ -77,12 +76,11 @@ def encounters(rows: Iterable[Any]) -> Iterator[dict[str, Any]]:
         yield M.encounter_resource(row)
 
 
-def claims(rows: Iterable[tuple[Any, Sequence_[Any], Sequence_[Any], Sequence_[Any]]],
-           settings: FhirSettings = M.DEFAULT_SETTINGS) -> Iterator[dict[str, Any]]:
-    """(visit, diagnoses, lines, coverages) tuples, one per visit."""
-    hcpcs = settings.hcpcs_system
-    for visit, diagnoses, lines, covs in rows:
-        yield M.claim_resource(visit, coverages=covs, diagnoses=diagnoses, lines=lines, hcpcs_system=hcpcs)
+def claims(rows: Iterable[Any], settings: FhirSettings = M.DEFAULT_SETTINGS) -> Iterator[dict[str, Any]]:
+    """Billed claims (BilledClaim rows); a self-pay visit's gives none."""
+    for claim in rows:
+        if not claim.self_pay:
+            yield M.claim_resource(claim, hcpcs_system=settings.hcpcs_system, pcn_system=settings.pcn_system)
 
 
 def conditions(rows: Iterable[tuple[Any, Any]]) -> Iterator[dict[str, Any]]:

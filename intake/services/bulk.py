@@ -27,19 +27,21 @@ OUTPUT_FORMATS = {"application/fhir+ndjson", "application/ndjson", "ndjson"}
 
 
 def _since(resource_type: str, stmt: Any, since: datetime) -> Any:
-    """Only what changed since `since`; a diagnosis changes with its visit,
-    and the practice and payers are always sent (they have no timestamp)."""
-    from intake.models import Coverage, Patient, Provider, Visit, VisitDiagnosis
+    """Only what changed since `since`, for every type: a diagnosis changes
+    with its visit, a billed claim when it is billed (or voided), a consent
+    when it is signed (it never changes after)."""
+    from intake.models import BilledClaim, Coverage, Patient, Provider, SignedConsent, Visit, VisitDiagnosis
 
     column = {"Patient": Patient.updated_at, "Coverage": Coverage.updated_at,
               "RelatedPerson": Coverage.updated_at, "Encounter": Visit.updated_at,
-              "Claim": Visit.updated_at, "Practitioner": Provider.updated_at}.get(resource_type)
+              "Claim": BilledClaim.updated_at, "Practitioner": Provider.updated_at,
+              "Consent": SignedConsent.signed_at}.get(resource_type)
     if column is not None:
         return stmt.where(column >= since)
     if resource_type == "Condition":
         return stmt.where(VisitDiagnosis.visit_id.in_(
             db.select(Visit.id).where(Visit.updated_at >= since)))
-    return stmt
+    raise ValueError(f"no _since rule for {resource_type}")
 
 
 def export_dir(job_id: str) -> Path:
@@ -102,11 +104,19 @@ def is_expired(job: BulkExport) -> bool:
     return job.expires_at is not None and job.expires_at < datetime.now(timezone.utc)
 
 
+def _organizations(since: datetime | None) -> list[Any]:
+    """The practice and payers, only those changed since `since` when given."""
+    rows = organization_rows()
+    if since is None:
+        return rows
+    return [r for r in rows if r.updated_at is None or r.updated_at >= since]
+
+
 def _rows(resource_type: str, since: datetime | None) -> Iterator[Any]:
     """Stream a type's rows in id order, one batch at a time (keyset paging:
     no OFFSET scans, and no ORM identity map growing with the export)."""
     if resource_type == "Organization":
-        yield from organization_rows()
+        yield from _organizations(since)
         return
     stmt, id_column = base_query(resource_type)
     if since is not None:
@@ -124,7 +134,7 @@ def _rows(resource_type: str, since: datetime | None) -> Iterator[Any]:
 
 def _count(resource_type: str, since: datetime | None) -> int:
     if resource_type == "Organization":
-        return 1
+        return len(_organizations(since))
     stmt, _ = base_query(resource_type)
     if since is not None:
         stmt = _since(resource_type, stmt, since)

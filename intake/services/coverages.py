@@ -18,6 +18,7 @@ from intake.models import CardImage, Coverage, Patient, Payer
 from intake.models.coverage import PayerKind
 from intake.normalize import clean_text, is_valid_mbi, normalize_mbi
 from intake.services import FieldErrors, NotFound, audit
+from intake.services.clock import today
 
 MAX_ACTIVE = 3
 COVERAGE_FIELDS = (
@@ -122,13 +123,14 @@ def update_coverage(coverage: Coverage, data: Mapping[str, Any]) -> list[str]:
 def end_coverage(coverage: Coverage, end_date: date | None = None) -> None:
     if not coverage.is_active:
         raise FieldErrors({"end_date": ["This coverage has already ended."]})
-    end_date = end_date or date.today()
+    end_date = end_date or today()
     if coverage.effective_date and end_date < coverage.effective_date:
         raise FieldErrors({"end_date": ["The end date is before the effective date."]})
     patient = coverage.patient
     remaining = [c for c in _active(patient) if c is not coverage]
     coverage.status = "ended"
     coverage.end_date = end_date
+    coverage.last_rank = coverage.rank
     coverage.rank = None
     _assign_ranks(remaining)
     audit.record("coverage.end", patient_id=patient.id, object_type="coverage",

@@ -12,6 +12,7 @@ import pytest
 
 from intake.fhir import mappers as M
 from intake.fhir.bundle import visit_bundle
+from intake.services.claims import freeze
 from tests.fhir import r4_validators
 from tests.fhir.fhir_samples import world
 
@@ -30,9 +31,13 @@ def corpus() -> dict[str, dict[str, Any]]:
         "coverage-ended": M.coverage_resource(w.ended, aetna),
         "related-person": M.related_person_resource(w.coverages[1]),
         "encounter": M.encounter_resource(w.visit),
-        "claim": M.claim_resource(w.visit, coverages=w.coverages),
-        "bundle": visit_bundle(w.visit, practice=w.practice, findings=[], consents=w.consents),
+        "claim": M.claim_resource(w.claim),
+        "bundle": visit_bundle(w.visit, practice=w.practice, findings=[], coverages=w.coverages,
+                               claim=w.claim, consents=w.consents),
     }
+    correction = freeze(w.visit, w.patient.coverages, version=2, billed_at=w.claim.billed_at)
+    correction.replaces_id = 1
+    docs["claim-replacement"] = M.claim_resource(correction)
     for d in w.diagnoses:
         docs[f"condition-{d.code}"] = M.condition_resource(d, w.visit)
     for c in w.consents:

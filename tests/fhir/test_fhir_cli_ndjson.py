@@ -11,10 +11,10 @@ from flask.cli import ScriptInfo
 from intake.extensions import db
 from intake.fhir import bundle_problems, ndjson
 from intake.fhir.cli import fhir_cli
-from intake.models import Coverage, Patient, Payer, Visit
+from intake.models import BilledClaim, Coverage, Patient, Payer, Visit
 from intake.services import charges, practice
 from intake.services.scrubber import load_visit_for_claim
-from tests.conftest import FY2026_DAY
+from tests.conftest import FY2026_DAY, check_out_past_visit
 from tests.fhir import r4_validators as V
 from tests.fhir.fhir_samples import PRACTICE_NPI
 
@@ -31,6 +31,7 @@ def visit_id(app, create_patient, create_coverage, create_visit):
     with app.app_context():
         practice.save_practice({"name": "Maple Street", "npi": PRACTICE_NPI})
         visit = load_visit_for_claim(vid)
+        check_out_past_visit(visit)
         charges.add_diagnosis(visit, "E11.9")
         charges.save_line(visit, {"code": "99213", "pointers": [1], "unit_price_cents": 9000})
         db.session.commit()
@@ -65,6 +66,8 @@ def test_ndjson_from_core_rows(app, visit_id, create_coverage):
         pid = db.session.get(Visit, visit_id).patient_id
     create_coverage(pid, relationship_code="spouse", subscriber_family="Doe", subscriber_given="Ann")
     with app.app_context():
+        charges.lock(load_visit_for_claim(visit_id))  # billed now: both coverages frozen on it
+        db.session.commit()
         payers = {r.id: r for r in db.session.execute(db.select(Payer.__table__))}
         out = io.BytesIO()
         n = ndjson.write_ndjson(ndjson.patients(db.session.execute(db.select(Patient.__table__))), out)
@@ -72,8 +75,7 @@ def test_ndjson_from_core_rows(app, visit_id, create_coverage):
         n += ndjson.write_ndjson(ndjson.coverages(cov_rows, lambda r: payers[r.payer_id]), out)
         n += ndjson.write_ndjson(ndjson.related_persons(cov_rows), out)
         n += ndjson.write_ndjson(ndjson.encounters(db.session.execute(db.select(Visit.__table__))), out)
-        visit = load_visit_for_claim(visit_id)
-        n += ndjson.write_ndjson(ndjson.claims([(visit, visit.diagnoses, visit.lines, cov_rows)]), out)
+        n += ndjson.write_ndjson(ndjson.claims(db.session.execute(db.select(BilledClaim.__table__))), out)
     lines = out.getvalue().splitlines()
     assert n == len(lines) == 6
     types = [orjson.loads(line)["resourceType"] for line in lines]
