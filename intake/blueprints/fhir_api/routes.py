@@ -77,6 +77,8 @@ def _search_params(*sources: Any) -> dict[str, list[str]]:
 @bp.route("/<resource_type>")
 @token_required
 def search(resource_type: str) -> Response:
+    if resource_type not in fhir_api.SEARCH:
+        return outcome(404, "not-found", f"{resource_type} is not served here.")
     params = _search_params(request.args)
     try:
         if CONTINUATION in params:  # a POST search's paging link
@@ -95,6 +97,8 @@ def search_post(resource_type: str) -> Response:
     # The parameters come in a form body, or all in the URL with no body at all.
     if request.mimetype != FORM and (request.mimetype or request.get_data(cache=True)):
         return outcome(415, "not-supported", f"POST _search takes a {FORM} body.")
+    if resource_type not in fhir_api.SEARCH:
+        return outcome(404, "not-found", f"{resource_type} is not served here.")
     params = _search_params(request.args, request.form)
     try:
         page = fhir_api.post_search(resource_type, params, g.api_token)
@@ -149,6 +153,10 @@ def _searchset(resource_type: str, page: Page, params: dict[str, list[str]]) -> 
 def read(resource_type: str, resource_id: str) -> Response:
     if resource_type not in fhir_api.SEARCH:
         return outcome(404, "not-found", f"{resource_type} is not served here.")
+    extra = sorted(set(request.args) - {"_format"})
+    if extra:  # _summary, _elements, ...: refused, never silently ignored
+        return outcome(400, "not-supported", f"A read takes no parameters here (not {', '.join(extra)}); "
+                                             "it always returns the whole resource.")
     row = fhir_api.read(resource_type, resource_id)
     resource = resource_for(resource_type, row, _settings()) if row is not None else None
     if resource is None:
@@ -245,11 +253,23 @@ def export_file(job_id: str, filename: str) -> Response:
     return send_file(path, mimetype=NDJSON, max_age=0)
 
 
-@bp.errorhandler(404)
-def not_found(error: Any) -> Response:
-    return outcome(404, "not-found", "Not found.")
+# Errors (404, 405, 403, 429, 500, ...) are OperationOutcomes app-wide under
+# /fhir: see intake/errors.py (routing errors never reach a blueprint handler).
+
+_JSON_TYPES = ("application/fhir+json", "application/json")  # a client */* matches these too
+_JSON_FORMATS = {"json", "application/json", "application/fhir+json"}
 
 
-@bp.errorhandler(405)
-def not_allowed(error: Any) -> Response:
-    return outcome(405, "not-supported", "This server is read-only: that method is not allowed.")
+@bp.before_request
+def json_only() -> Response | None:
+    """FHIR JSON only: XML (or anything else) asked for is refused with 406,
+    never answered in JSON as if it had been asked for."""
+    wanted = request.args.get("_format")
+    if wanted is not None and wanted not in _JSON_FORMATS:
+        return outcome(406, "not-supported", f"_format {wanted} is not served; this server speaks "
+                                             "application/fhir+json only.")
+    accept = request.accept_mimetypes
+    served = _JSON_TYPES + ((NDJSON, "application/ndjson") if request.endpoint == "fhir.export_file" else ())
+    if request.headers.get("Accept") and not any(accept[t] for t in served):
+        return outcome(406, "not-supported", "This server answers in application/fhir+json only.")
+    return None
