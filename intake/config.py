@@ -40,6 +40,8 @@ class Defaults:
     INTAKE_BOARD_REFRESH_SECONDS = 30
     # How long a FHIR POST search's paging links work (its terms are kept that long).
     INTAKE_FHIR_SEARCH_TTL_MINUTES = 60
+    # Bulk exports one token may have queued or running at once (more: 429).
+    INTAKE_EXPORTS_IN_FLIGHT = 2
     # Where `intake audit anchor` and the worker write the audit chain's head
     # (default instance/audit-anchors.jsonl). In production: a file the
     # database's users cannot rewrite (another host, append-only storage).

@@ -55,6 +55,9 @@ class BulkExport(db.Model):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(String(500))
     output: Mapped[list[dict]] = mapped_column(JSON, default=list)  # [{type, file, count}]
+    patients: Mapped[list[int] | None] = mapped_column(JSON)  # Patient/$export?patient=
+    # Kick-off parameters not applied (Prefer: handling=lenient): the manifest's error file.
+    not_applied: Mapped[list[str] | None] = mapped_column(JSON)
 
     def __repr__(self) -> str:
         return f"<BulkExport id={self.id}>"

@@ -164,9 +164,25 @@ def read(resource_type: str, resource_id: str) -> Response:
     return fhir_response(resource)
 
 
+KICKOFF_PARAMS = {"_type", "_since", "_outputFormat"}
+
+
 def _kickoff(level: str) -> Response:
-    if "respond-async" not in request.headers.get("Prefer", ""):
+    """Bulk Data 2.0 kick-off. Parameters this server does not apply are
+    refused unless the client sends ``Prefer: handling=lenient`` (then the
+    manifest's error file lists them as not applied)."""
+    prefer = [p.strip() for p in request.headers.get("Prefer", "").split(",")]
+    if "respond-async" not in prefer:
         return outcome(400, "invalid", "Bulk export needs the header 'Prefer: respond-async'.")
+    accept = request.headers.get("Accept")
+    if accept and not request.accept_mimetypes["application/fhir+json"]:
+        return outcome(406, "not-supported", "Bulk export kick-off takes Accept: application/fhir+json.")
+    allowed = KICKOFF_PARAMS | ({"patient"} if level == "patient" else set())
+    unsupported = sorted(set(request.args) - allowed - {"_format"})
+    if unsupported and "handling=lenient" not in prefer:
+        return outcome(400, "not-supported",
+                       f"Not supported here: {', '.join(unsupported)}. Send 'Prefer: handling=lenient' "
+                       "to export without them (they are then listed as not applied).")
     since = None
     if request.args.get("_since"):
         try:
@@ -176,9 +192,13 @@ def _kickoff(level: str) -> Response:
         if since.tzinfo is None:
             since = since.replace(tzinfo=timezone.utc)
     types = [t for v in request.args.getlist("_type") for t in v.split(",") if t] or None
+    patients = [p for v in request.args.getlist("patient") for p in v.split(",") if p] or None
     try:
         job = bulk.start(level, types, since, request.args.get("_outputFormat"), g.api_token,
-                         request.url)
+                         request.url, patients=patients, not_applied=unsupported,
+                         in_flight_limit=current_app.config["INTAKE_EXPORTS_IN_FLIGHT"])
+    except bulk.TooManyExports as exc:
+        return outcome(429, "throttled", str(exc), **{"Retry-After": "30"})
     except SearchError as exc:
         return outcome(400, "not-supported", str(exc))
     status_url = url_for("fhir.export_status", job_id=job.id, _external=True)
@@ -224,8 +244,10 @@ def export_status(job_id: str) -> Response:
         "requiresAccessToken": True,
         "output": [{"type": o["type"], "count": o["count"],
                     "url": url_for("fhir.export_file", job_id=job.id, filename=o["file"],
-                                   _external=True)} for o in job.output],
-        "error": [],
+                                   _external=True)} for o in job.output if not o.get("error")],
+        "error": [{"type": "OperationOutcome",
+                   "url": url_for("fhir.export_file", job_id=job.id, filename=o["file"],
+                                  _external=True)} for o in job.output if o.get("error")],
     }
     return Response(orjson.dumps(manifest), status=200, mimetype="application/json",
                     headers={"Expires": job.expires_at.strftime("%a, %d %b %Y %H:%M:%S GMT")})

@@ -58,9 +58,15 @@ def upgrade():
     op.execute("UPDATE payers SET updated_at = CURRENT_TIMESTAMP")
     with op.batch_alter_table('billing_exports', schema=None) as batch_op:
         batch_op.add_column(sa.Column('content', sa.LargeBinary(), nullable=True))
+    with op.batch_alter_table('bulk_exports', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('patients', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('not_applied', sa.JSON(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('bulk_exports', schema=None) as batch_op:
+        batch_op.drop_column('not_applied')
+        batch_op.drop_column('patients')
     with op.batch_alter_table('billing_exports', schema=None) as batch_op:
         batch_op.drop_column('content')
     with op.batch_alter_table('payers', schema=None) as batch_op:
