@@ -14,6 +14,8 @@ Encounter/<visit.id>, Claim/<visit.id>, Condition/<diagnosis.id>, Consent/<conse
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -459,40 +461,102 @@ def condition_resource(diagnosis: Any, visit: Any, settings: FhirSettings = DEFA
 
 # -- Consent ---------------------------------------------------------------
 
-_PATIENT_CONSENT = [{"coding": [{"system": S.LOINC, "code": "59284-0", "display": "Patient Consent"}]}]
+_PATIENT_CONSENT = {"coding": [{"system": S.LOINC, "code": "59284-0", "display": "Patient Consent"}]}
 _CONSENT_SCOPE = {
     "treatment": ("treatment", "Treatment"),
-    "financial": ("treatment", "Treatment"),
+    # R4 has no assignment-of-benefits scope: it authorises disclosure to the
+    # payer, so it is a privacy consent, said so in its category and policy.
+    "financial": ("patient-privacy", "Privacy Consent"),
     "privacy": ("patient-privacy", "Privacy Consent"),
     "communication": ("patient-privacy", "Privacy Consent"),
 }
+_CONSENT_CATEGORY_TEXT = {"financial": "Assignment of benefits and financial responsibility",
+                          "communication": "Communication preferences"}
+_SIGNER_ROLE = {"parent": ("PRN", "parent"), "guardian": ("GUARD", "guardian"),
+                "representative": ("POWATT", "power of attorney"), "spouse": ("SPS", "spouse"),
+                "common": ("DOMPART", "domestic partner"), "child": ("CHILD", "child")}
+# What each communication choice permits: a purpose the provision names.
+_CHANNEL = {"sms": "Text messages (SMS)", "email": "Email", "voicemail": "Voicemail"}
+_CONSENT_SIGNATURE = {"system": "urn:iso-astm:E1762-95:2013", "code": "1.2.840.10065.1.12.1.7",
+                      "display": "Consent Signature"}
 
 
 def consent_resource(consent: Any, settings: FhirSettings = DEFAULT_SETTINGS) -> Resource:
-    """A consent signed at the kiosk or desk (SignedConsent)."""
-    scope_code, scope_label = _CONSENT_SCOPE.get(consent.kind, ("patient-privacy", "Privacy Consent"))
-    policy_rule: dict[str, Any] = {"text": consent.title}
-    if consent.kind == "privacy":
+    """A consent signed at the kiosk or desk (SignedConsent), with its
+    evidence: who signed and as what (performer; a contained RelatedPerson
+    when not the patient), the exact text signed (sourceAttachment, with its
+    SHA-1 hash) and the drawn signature (a contained Provenance whose
+    signature is the PNG), and communication choices as provisions."""
+    c = consent
+    scope_code, scope_label = _CONSENT_SCOPE.get(c.kind, ("patient-privacy", "Privacy Consent"))
+    policy_rule: dict[str, Any] = {"text": c.title}
+    if c.kind == "privacy":
         policy_rule["coding"] = [{"system": S.CONSENT_POLICY, "code": "hipaa-npp",
                                   "display": "HIPAA Notice of Privacy Practices"}]
-    resource: Resource = {
-        "resourceType": "Consent",
-        "id": str(consent.id),
-        "identifier": [{"system": settings.system("consent"), "value": str(consent.id)}],
-        "status": "active",
-        "scope": {"coding": [{"system": S.CONSENT_SCOPE, "code": scope_code, "display": scope_label}]},
-        "category": _PATIENT_CONSENT,
-        "patient": {"reference": f"Patient/{consent.patient_id}"},
-        "dateTime": instant(consent.signed_at),
-    }
-    if consent.signer_relationship == "self":
-        resource["performer"] = [{"reference": f"Patient/{consent.patient_id}"}]
+    category = [dict(_PATIENT_CONSENT)]
+    if c.kind in _CONSENT_CATEGORY_TEXT:
+        category = [{**_PATIENT_CONSENT, "text": _CONSENT_CATEGORY_TEXT[c.kind]}]
+    patient = {"reference": f"Patient/{c.patient_id}"}
+    resource: Resource = {"resourceType": "Consent", "id": str(c.id),
+                          "meta": {"versionId": "1", "lastUpdated": instant(c.signed_at)}}
+    contained: list[dict[str, Any]] = []
+    if c.signer_relationship == "self":
+        performer = patient
+    else:
+        role = _SIGNER_ROLE.get(c.signer_relationship)
+        signer: dict[str, Any] = {"resourceType": "RelatedPerson", "id": "signer", "patient": patient,
+                                  "relationship": [{"text": c.signer_relationship}]}
+        if role:
+            signer["relationship"] = [{"coding": [{"system": S.V3_ROLE_CODE, "code": role[0],
+                                                   "display": role[1]}], "text": role[1]}]
+        signer["name"] = [{"text": c.signer_name}]
+        contained.append(signer)
+        performer = {"reference": "#signer", "display": c.signer_name}
+    signature_png = getattr(c, "signature_png", None)
+    if signature_png:
+        contained.append({
+            "resourceType": "Provenance", "id": "signature", "target": [{"reference": "#"}],
+            "recorded": instant(c.signed_at),
+            "agent": [{"who": performer if performer is patient else {"reference": "#signer"}}],
+            "signature": [{"type": [_CONSENT_SIGNATURE], "when": instant(c.signed_at),
+                           "who": performer if performer is patient else {"reference": "#signer"},
+                           "sigFormat": "image/png", "data": base64.b64encode(signature_png).decode()}]})
+    if contained:
+        resource["contained"] = contained
+    resource["identifier"] = [{"system": settings.system("consent"), "value": str(c.id)}]
+    resource["status"] = "active"
+    resource["scope"] = {"coding": [{"system": S.CONSENT_SCOPE, "code": scope_code, "display": scope_label}]}
+    resource["category"] = category
+    resource["patient"] = patient
+    resource["dateTime"] = instant(c.signed_at)
+    resource["performer"] = [performer]
     resource["organization"] = [{"reference": "Organization/practice"}]
-    resource["sourceAttachment"] = {"contentType": "text/plain", "language": consent.language,
-                                    "title": f"{consent.title} (version {consent.text_version})"}
+    text = (c.text or "").encode()
+    resource["sourceAttachment"] = {
+        "contentType": "text/plain; charset=utf-8", "language": c.language,
+        "data": base64.b64encode(text).decode(),
+        "hash": base64.b64encode(hashlib.sha1(text).digest()).decode(),  # noqa: S324 (FHIR says SHA-1)
+        "title": f"{c.title} (version {c.text_version}, signed {c.signature_method})",
+        "creation": instant(c.signed_at)}
     resource["policyRule"] = policy_rule
-    resource["provision"] = {"type": "permit"}
+    resource["provision"] = _provision(c)
     return resource
+
+
+def _provision(consent: Any) -> dict[str, Any]:
+    """Permit what was signed; for communication, a nested deny for each
+    channel the patient declined (and a permit for each one accepted)."""
+    provision: dict[str, Any] = {"type": "permit"}
+    if consent.kind != "communication":
+        return provision
+    choices = getattr(consent, "choices", None) or {}
+    nested = [{"type": "permit" if choices.get(channel) else "deny",
+               "action": [{"coding": [{"system": S.CONSENT_ACTION, "code": "disclose", "display": "Disclose"}],
+                           "text": label}]}
+              for channel, label in _CHANNEL.items() if channel in choices]
+    if nested:
+        provision["provision"] = nested
+    return provision
 
 
 # -- Claim -----------------------------------------------------------------

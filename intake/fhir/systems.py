@@ -43,6 +43,7 @@ CARE_TEAM_ROLE = "http://terminology.hl7.org/CodeSystem/claimcareteamrole"
 CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 RELATED_CLAIM_RELATIONSHIP = "http://terminology.hl7.org/CodeSystem/ex-relatedclaimrelationship"
 CARIN_IDENTIFIER_TYPE = "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBIdentifierType"
+CONSENT_ACTION = "http://terminology.hl7.org/CodeSystem/consentaction"
 CONSENT_POLICY = "http://terminology.hl7.org/CodeSystem/consentpolicycodes"
 
 US_CORE_RACE = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race"

@@ -17,6 +17,10 @@ from tests.fhir import r4_validators
 from tests.fhir.fhir_samples import world
 
 
+SIGNATURE_PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                              "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+
 def corpus() -> dict[str, dict[str, Any]]:
     """Every kind of resource the mappers emit, with the variants that change shape."""
     w = world()
@@ -61,7 +65,12 @@ def corpus() -> dict[str, dict[str, Any]]:
     for kind in ("financial", "communication"):
         consent = world().consents[0]
         consent.kind = kind
+        consent.choices = {"sms": False, "email": True, "voicemail": False} if kind == "communication" else None
         docs[f"consent-{kind}"] = M.consent_resource(consent)
+    guardian = world().consents[0]
+    guardian.signer_relationship, guardian.signer_name = "guardian", "Maria Nowak"
+    guardian.signature_method, guardian.signature_png = "drawn", SIGNATURE_PNG
+    docs["consent-guardian-drawn"] = M.consent_resource(guardian)
     return docs
 
 
