@@ -82,3 +82,16 @@ def test_an_unhandled_error_is_a_500_outcome(make_app, create_patient, monkeypat
     response = app.test_client().get("/fhir/Patient/1", headers={"Authorization": f"Bearer {plain}"})
     body = _outcome(response, 500, "exception")
     assert b"patient data" not in response.data and "Traceback" not in str(body)
+
+
+def test_metadata_states_only_what_works(client):
+    body = client.get("/fhir/metadata").json
+    assert V.schema_errors(body) == []
+    rest = body["rest"][0]
+    security = rest["security"]
+    assert "service" not in security  # no OAuth/SMART claimed
+    assert "Static bearer tokens" in security["description"]
+    for resource in rest["resource"]:
+        assert [i["code"] for i in resource["interaction"]] == ["read", "search-type"]
+        assert resource["readHistory"] is False  # meta.versionId, but no vread or _history
+    assert "handling=lenient" in rest["operation"][0]["documentation"]

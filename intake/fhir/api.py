@@ -58,6 +58,12 @@ _SEARCH_TYPE = {"code": "search-type",
                                  "an opaque _getpages id)."}
 
 
+_EXPORT_DOC = ("Kick-off takes _type, _since and _outputFormat (application/fhir+ndjson) only; any "
+               "other parameter is refused unless Prefer: handling=lenient (then it is listed as not "
+               "applied in the manifest's error file). Accept: application/fhir+json. A token may "
+               "have a limited number of exports in flight (429 with Retry-After beyond it).")
+
+
 def capability_statement(base: str, search: Mapping[str, Mapping[str, Any]],
                          sort: Mapping[str, Mapping[str, Any]], system_types: list[str],
                          patient_types: list[str]) -> dict[str, Any]:
@@ -70,12 +76,15 @@ def capability_statement(base: str, search: Mapping[str, Mapping[str, Any]],
         params += [{"name": "_id", "type": "token"}, {"name": "_count", "type": "number"}]
         entry: dict[str, Any] = {"type": resource_type,
                                  "interaction": [{"code": "read"}, dict(_SEARCH_TYPE)],
+                                 "versioning": "versioned", "readHistory": False,
+                                 "updateCreate": False, "conditionalRead": "not-supported",
                                  "searchParam": params}
         if resource_type in sort:
             entry["documentation"] = "_sort by: " + ", ".join(sorted(sort[resource_type]))
         if resource_type == "Patient":
             entry["operation"] = [{"name": "export",
-                                   "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"}]
+                                   "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
+                                   "documentation": _EXPORT_DOC + " Also patient=Patient/<id>[,...]."}]
         resources.append(entry)
     return {
         "resourceType": "CapabilityStatement",
@@ -88,13 +97,16 @@ def capability_statement(base: str, search: Mapping[str, Mapping[str, Any]],
         "format": ["application/fhir+json"],
         "rest": [{
             "mode": "server",
-            "security": {"description": "Bearer tokens from `intake tokens create`; read-only.",
-                         "service": [{"coding": [{
-                             "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
-                             "code": "OAuth"}], "text": "Bearer token"}]},
+            # Honest: static bearer tokens issued by an administrator, not OAuth or SMART.
+            "security": {"cors": False,
+                         "description": "Static bearer tokens (Authorization: Bearer <token>) issued "
+                                        "by an administrator with `intake tokens create`, stored "
+                                        "hashed, revocable at once; read-only scope. No OAuth, no "
+                                        "SMART on FHIR: there is no token endpoint."},
             "resource": resources,
             "operation": [{"name": "export",
-                           "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}],
+                           "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+                           "documentation": _EXPORT_DOC}],
         }],
         "instantiates": ["http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"],
     }

@@ -563,7 +563,11 @@ def _provision(consent: Any) -> dict[str, Any]:
 
 _PROFESSIONAL = {"coding": [{"system": S.CLAIM_TYPE, "code": "professional", "display": "Professional"}]}
 _NORMAL = {"coding": [{"system": S.PROCESS_PRIORITY, "code": "normal", "display": "Normal"}]}
-_PRIMARY_ROLE = {"coding": [{"system": S.CARE_TEAM_ROLE, "code": "primary", "display": "Primary provider"}]}
+# CARIN BB professional: the rendering provider, principal/secondary diagnoses.
+_RENDERING_ROLE = {"coding": [{"system": S.CARIN_CARE_TEAM_ROLE, "code": "rendering",
+                               "display": "Rendering provider"}]}
+_PRINCIPAL = {"coding": [{"system": S.CARIN_DIAGNOSIS_TYPE, "code": "principal", "display": "principal"}]}
+_SECONDARY = {"coding": [{"system": S.CARIN_DIAGNOSIS_TYPE, "code": "secondary", "display": "secondary"}]}
 _PCN_TYPE = {"coding": [{"system": S.CARIN_IDENTIFIER_TYPE, "code": "pat",
                          "display": "Patient Account Number"}], "text": "Patient control number"}
 _REPLACES = {"coding": [{"system": S.RELATED_CLAIM_RELATIONSHIP, "code": "prior",
@@ -623,12 +627,17 @@ def claim_resource(claim: Any, *, hcpcs_system: str = S.HCPCS_HTTP,
         resource["related"] = [{"claim": {"reference": f"Claim/{c.visit_id}" if c.version == 2
                                           else f"Claim/{c.visit_id}-{c.version - 1}"},
                                 "relationship": _REPLACES}]
-    resource["careTeam"] = [{"sequence": 1, "provider": {"reference": f"Practitioner/{c.provider_id}"},
-                             "responsible": True, "role": _PRIMARY_ROLE}]
+    member: dict[str, Any] = {"sequence": 1, "provider": {"reference": f"Practitioner/{c.provider_id}"},
+                              "responsible": True, "role": _RENDERING_ROLE}
+    rendering = getattr(c, "rendering_provider", None)
+    if rendering and rendering.get("taxonomy"):
+        member["qualification"] = _concept(S.NUCC_TAXONOMY, rendering["taxonomy"])
+    resource["careTeam"] = [member]
     if c.diagnoses:
         resource["diagnosis"] = [
             {"sequence": d["sequence"],
-             "diagnosisCodeableConcept": {"coding": [_coding(S.ICD10CM, d["code"], d["display"])]}}
+             "diagnosisCodeableConcept": {"coding": [_coding(S.ICD10CM, d["code"], d["display"])]},
+             "type": [_PRINCIPAL if d["sequence"] == 1 else _SECONDARY]}
             for d in c.diagnoses]
     resource["insurance"] = [{"sequence": p["order"], "focal": p["order"] == 1,
                               "coverage": {"reference": f"Coverage/{p['coverage_id']}"}}

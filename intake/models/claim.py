@@ -14,6 +14,8 @@ Shape of the frozen JSON columns (plain dicts, ISO dates as strings):
   "relationship_code", "subscriber_family", "subscriber_given",
   "subscriber_birth_date", "effective_date", "end_date"}]``, primary first;
   self-pay "coverages" are never listed (a visit with only those is ``self_pay``).
+- ``rendering_provider``: ``{"provider_id", "npi", "family_name", "given_name",
+  "credentials", "taxonomy"}`` as on the billing day.
 - ``diagnoses``: ``[{"sequence": 1, "code": "E11.9", "display"}]``
 - ``lines``: ``[{"line_no": 1, "code", "system": "cpt"|"hcpcs", "display",
   "modifiers": ["25"], "units", "unit_price_cents", "pointers": [1, 2]}]``
@@ -57,6 +59,7 @@ class BilledClaim(IdReprMixin, TimestampMixin, db.Model):
     total_cents: Mapped[int]
     self_pay: Mapped[bool] = mapped_column(default=False)
     payers: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    rendering_provider: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     diagnoses: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 

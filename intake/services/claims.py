@@ -83,13 +83,21 @@ def freeze(visit: Any, coverages: Iterable[Any] | None = None, *, version: int =
         date_of_service=v.date_of_service, place_of_service=v.place_of_service,
         provider_id=v.provider_id,
         total_cents=sum(x["unit_price_cents"] * x["units"] for x in lines), self_pay=self_pay,
-        payers=payers, diagnoses=[{"sequence": d.sequence, "code": d.code, "display": d.display}
+        payers=payers, rendering_provider=_rendering(v.provider), diagnoses=[{"sequence": d.sequence, "code": d.code, "display": d.display}
                                   for d in diagnoses],
         lines=lines)
 
 
+def _rendering(provider: Any) -> dict[str, Any] | None:
+    if provider is None:
+        return None
+    return {"provider_id": provider.id, "npi": provider.npi, "family_name": provider.family_name,
+            "given_name": provider.given_name, "credentials": provider.credentials,
+            "taxonomy": provider.taxonomy}
+
+
 FROZEN_FIELDS = ("date_of_service", "place_of_service", "provider_id", "total_cents", "self_pay",
-                 "payers", "diagnoses", "lines")
+                 "payers", "rendering_provider", "diagnoses", "lines")
 
 
 def same_claim(a: BilledClaim, b: BilledClaim) -> bool:

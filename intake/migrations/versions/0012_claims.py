@@ -35,6 +35,7 @@ def upgrade():
     sa.Column('total_cents', sa.Integer(), nullable=False),
     sa.Column('self_pay', sa.Boolean(), nullable=False),
     sa.Column('payers', sa.JSON(), nullable=False),
+    sa.Column('rendering_provider', sa.JSON(), nullable=True),
     sa.Column('diagnoses', sa.JSON(), nullable=False),
     sa.Column('lines', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
