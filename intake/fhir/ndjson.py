@@ -58,22 +58,23 @@ def patients(rows: Iterable[Any], settings: FhirSettings = M.DEFAULT_SETTINGS) -
         yield M.patient_resource(row, mrn_system=mrn_system)
 
 
-def coverages(rows: Iterable[Any], payer_of: Callable[[Any], Any]) -> Iterator[dict[str, Any]]:
+def coverages(rows: Iterable[Any], payer_of: Callable[[Any], Any],
+              settings: FhirSettings = M.DEFAULT_SETTINGS) -> Iterator[dict[str, Any]]:
     """Coverage rows; ``payer_of(row)`` gives its payer (payers are few: a dict lookup)."""
     for row in rows:
-        yield M.coverage_resource(row, payer_of(row))
+        yield M.coverage_resource(row, payer_of(row), settings)
 
 
-def related_persons(rows: Iterable[Any]) -> Iterator[dict[str, Any]]:
+def related_persons(rows: Iterable[Any], settings: FhirSettings = M.DEFAULT_SETTINGS) -> Iterator[dict[str, Any]]:
     """Coverage rows; only those whose subscriber is not the patient give a RelatedPerson."""
     for row in rows:
         if row.relationship_code != "self":
-            yield M.related_person_resource(row)
+            yield M.related_person_resource(row, settings)
 
 
-def encounters(rows: Iterable[Any]) -> Iterator[dict[str, Any]]:
+def encounters(rows: Iterable[Any], settings: FhirSettings = M.DEFAULT_SETTINGS) -> Iterator[dict[str, Any]]:
     for row in rows:
-        yield M.encounter_resource(row)
+        yield M.encounter_resource(row, settings)
 
 
 def claims(rows: Iterable[Any], settings: FhirSettings = M.DEFAULT_SETTINGS) -> Iterator[dict[str, Any]]:
@@ -83,7 +84,8 @@ def claims(rows: Iterable[Any], settings: FhirSettings = M.DEFAULT_SETTINGS) -> 
             yield M.claim_resource(claim, hcpcs_system=settings.hcpcs_system, pcn_system=settings.pcn_system)
 
 
-def conditions(rows: Iterable[tuple[Any, Any]]) -> Iterator[dict[str, Any]]:
+def conditions(rows: Iterable[tuple[Any, Any]],
+               settings: FhirSettings = M.DEFAULT_SETTINGS) -> Iterator[dict[str, Any]]:
     """(diagnosis, visit) pairs; the visit needs only id, patient_id and date_of_service."""
     for diagnosis, visit in rows:
-        yield M.condition_resource(diagnosis, visit)
+        yield M.condition_resource(diagnosis, visit, settings)
