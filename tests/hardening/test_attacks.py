@@ -445,7 +445,7 @@ def test_e_no_query_parameter_is_reflected_unescaped(app, atk_two_patients, clie
               "provider_id": 1, "diagnosis_id": a["diagnosis"], "action": "up",
               "line_id": a["line"], "payment_id": a["payment"], "fee_id": 1,
               "resource_type": "Patient", "resource_id": str(a["patient"]),
-              "job_id": "none", "filename": "Patient.ndjson", "submission_id": 1,
+              "job_id": "none", "filename": "Patient.ndjson", "submission_id": 1, "export_id": 1,
               "device_id": 1, "step": "about", "key": "sig-treatment"}
     if role == "anonymous":
         client = app.test_client()
@@ -815,7 +815,7 @@ def test_i_every_post_without_a_token_is_refused(make_app, tmp_path):
                   "line_id": line.id, "payment_id": pay.id,
                   "fee_id": getattr(fee, "id", 1), "device_id": device.id,
                   "resource_type": "Patient", "resource_id": str(p.id), "job_id": "x",
-                  "filename": "Patient.ndjson", "step": "about", "key": "sig-treatment"}
+                  "filename": "Patient.ndjson", "step": "about", "key": "sig-treatment", "export_id": 1}
     # A pending submission (the kiosk pages need tokens now: post them).
     values["submission_id"] = 1
     staff = app.test_client()

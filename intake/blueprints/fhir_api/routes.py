@@ -288,7 +288,7 @@ def json_only() -> Response | None:
     never answered in JSON as if it had been asked for."""
     wanted = request.args.get("_format")
     if wanted is not None and wanted not in _JSON_FORMATS:
-        return outcome(406, "not-supported", f"_format {wanted} is not served; this server speaks "
+        return outcome(406, "not-supported", "That _format is not served; this server speaks "
                                              "application/fhir+json only.")
     accept = request.accept_mimetypes
     served = _JSON_TYPES + ((NDJSON, "application/ndjson") if request.endpoint == "fhir.export_file" else ())
