@@ -7,7 +7,7 @@ then in ONE run:
   in-process  bulk.write_files() for every system-level type, in a fresh
               process (the worker's own code, no HTTP, no queue)
   http        gunicorn (2 workers) + `intake worker` (huey): kick-off
-              GET /fhir/$export, poll the status URL every 0.1 s, download
+              GET /fhir/$export, poll the status URL as its Retry-After says, download
               every file of the manifest; timed from the kick-off to the
               last byte of the last file
 
@@ -111,7 +111,8 @@ def over_http(base: str, token: str, out: Path) -> dict[str, Any]:
             if r.status == 200:
                 manifest = json.loads(r.read())
                 break
-        time.sleep(POLL_SECONDS)
+            wait = float(r.headers.get("Retry-After") or POLL_SECONDS)
+        time.sleep(wait)  # as a Bulk Data client does: every poll is an authenticated request
     resources = 0
     for n, item in enumerate(manifest["output"]):
         with _get(item["url"], token) as r, open(out / f"{n}.ndjson", "wb") as fh:
