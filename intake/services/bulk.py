@@ -5,6 +5,7 @@ memory stays flat however many patients there are."""
 from __future__ import annotations
 
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -264,8 +265,7 @@ def run_export(job_id: str) -> None:
     patients, not_applied = job.patients, job.not_applied
     db.session.commit()
     try:
-        output = write_files(export_dir(job_id), types, since,
-                             lambda done, total: _progress(job_id, done * 100 // total),
+        output = write_files(export_dir(job_id), types, since, _throttled(job_id),
                              patients=patients, not_applied=not_applied)
         job = _job_for_update(job_id)
         if job.status == "cancelled":
@@ -287,6 +287,23 @@ def run_export(job_id: str) -> None:
         job.error = type(exc).__name__  # no message: it could carry data
         db.session.commit()
         raise
+
+
+PROGRESS_EVERY_SECONDS = 1.0
+
+
+def _throttled(job_id: str) -> Callable[[int, int], bool]:
+    """Progress (and the check for a cancel) at most once a second: each is a
+    commit, and a commit per batch cost more than the export itself."""
+    last = [time.monotonic()]
+
+    def progress(done: int, total: int) -> bool:
+        now = time.monotonic()
+        if now - last[0] < PROGRESS_EVERY_SECONDS:
+            return False
+        last[0] = now
+        return _progress(job_id, done * 100 // total)
+    return progress
 
 
 def _progress(job_id: str, percent: int) -> bool:
