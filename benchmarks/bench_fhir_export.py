@@ -3,7 +3,8 @@
 Builds a temporary SQLite database through the migrations, fills it with N
 synthetic patients (Faker name pool, bulk inserts): each with a coverage
 (some Medicare, some with a spouse/child subscriber), two checked-out visits
-with diagnoses and locked charge lines. Then, in ONE run:
+with diagnoses and locked charge lines, each billed (a frozen billed_claims
+row, as charges.lock writes it). Then, in ONE run:
 
   raw    the same rows read in the same batches and written with orjson, no mapping
   ours   rows read in batches -> intake.fhir mappers -> orjson NDJSON
@@ -30,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -62,7 +62,8 @@ def build(db_path: Path, patients: int, seed: int = 7) -> None:
     from flask_migrate import upgrade
 
     from intake.extensions import db
-    from intake.models import ChargeLine, Coverage, Patient, Payer, Practice, Provider, Visit, VisitDiagnosis
+    from intake.models import (BilledClaim, ChargeLine, Coverage, Patient, Payer, Practice, Provider, Visit,
+                               VisitDiagnosis)
     from intake.services.demo import synthetic_mbi
     from intake.services.payers import seed_payers
 
@@ -84,12 +85,12 @@ def build(db_path: Path, patients: int, seed: int = 7) -> None:
         db.session.add(Provider(id=1, family_name="Hartley", given_name="Jane", credentials="MD",
                                 npi="1234567893", active=True, created_at=now, updated_at=now))
         db.session.commit()
-        payers = list(db.session.execute(db.select(Payer.id, Payer.kind)).all())
+        payers = list(db.session.execute(db.select(Payer.id, Payer.kind, Payer.name, Payer.payer_code)).all())
         insurers = [p for p in payers if p.kind != "self_pay"]
         conn = db.session.connection()
         pid = cid = vid = did = lid = 0
         for start in range(0, patients, 5000):
-            P, C, V, D, L = [], [], [], [], []
+            P, C, V, D, L, B = [], [], [], [], [], []
             for _ in range(min(5000, patients - start)):
                 pid += 1
                 family, given = rng.choice(families), rng.choice(givens)
@@ -120,6 +121,14 @@ def build(db_path: Path, patients: int, seed: int = 7) -> None:
                               subscriber_given=rng.choice(givens) if spouse else None,
                               subscriber_birth_date=date(1960, 5, 5) if spouse else None,
                               created_at=now, updated_at=now))
+                frozen_payer = {"order": 1, "coverage_id": cid, "payer_id": payer.id, "payer_name": payer.name,
+                                "payer_code": payer.payer_code, "payer_kind": payer.kind,
+                                "member_id": C[-1]["member_id"], "group_number": C[-1]["group_number"],
+                                "plan_name": C[-1]["plan_name"], "relationship_code": C[-1]["relationship_code"],
+                                "subscriber_family": C[-1]["subscriber_family"],
+                                "subscriber_given": C[-1]["subscriber_given"],
+                                "subscriber_birth_date": "1960-05-05" if spouse else None,
+                                "effective_date": "2025-01-01", "end_date": None}
                 for _ in range(VISITS_PER_PATIENT):
                     vid += 1
                     arrived = datetime(2025, 11, 14, 14, tzinfo=UTC)
@@ -135,6 +144,7 @@ def build(db_path: Path, patients: int, seed: int = 7) -> None:
                                                             ("I10", "Essential hypertension")], start=1):
                         did += 1
                         D.append(dict(id=did, visit_id=vid, sequence=seq, code=code, display=display))
+                    frozen_lines = []
                     for n, (code, system, price) in enumerate([("99213", "cpt", 9000),
                                                                ("G0008", "hcpcs", 3000)][:rng.randint(1, 2)], 1):
                         lid += 1
@@ -143,7 +153,19 @@ def build(db_path: Path, patients: int, seed: int = 7) -> None:
                                       modifier3=None, modifier4=None, units=1, unit_price_cents=price,
                                       pointer1_id=first, pointer2_id=first + 1 if n == 1 else None,
                                       pointer3_id=None, pointer4_id=None))
-            for model, rows in ((Patient, P), (Coverage, C), (Visit, V), (VisitDiagnosis, D), (ChargeLine, L)):
+                        frozen_lines.append({"line_no": n, "code": code, "system": system, "display": "",
+                                             "modifiers": [], "units": 1, "unit_price_cents": price,
+                                             "pointers": [1, 2] if n == 1 else [1]})
+                    B.append(dict(id=vid, visit_id=vid, patient_id=pid, version=1, replaces_id=None,
+                                  patient_control_number=f"V{vid:07d}", status="active", billed_at=now,
+                                  billed_by_id=None, date_of_service=day, place_of_service="11",
+                                  provider_id=1, total_cents=sum(x["unit_price_cents"] for x in frozen_lines),
+                                  self_pay=False, payers=[frozen_payer],
+                                  diagnoses=[{"sequence": d["sequence"], "code": d["code"],
+                                              "display": d["display"]} for d in D[-2:]],
+                                  lines=frozen_lines, created_at=now, updated_at=now))
+            for model, rows in ((Patient, P), (Coverage, C), (Visit, V), (VisitDiagnosis, D), (ChargeLine, L),
+                                (BilledClaim, B)):
                 conn.execute(model.__table__.insert(), rows)
         db.session.commit()
         db.engine.dispose()
@@ -164,36 +186,15 @@ def batches(conn: Any, table: Any, where: Any, size: int = BATCH) -> Iterator[li
         last = rows[-1].id
 
 
-def claim_groups(conn: Any, limit: int) -> Iterator[tuple[Any, list[Any], list[Any], list[Any]]]:
-    """(visit, diagnoses, lines, coverages) per visit, three IN-queries per batch of visits."""
-    from sqlalchemy import select
-
-    from intake.models import ChargeLine, Coverage, Visit, VisitDiagnosis
-
-    V, D, L, C = Visit.__table__, VisitDiagnosis.__table__, ChargeLine.__table__, Coverage.__table__
-    for visits in batches(conn, V, V.c.patient_id <= limit):
-        ids = [v.id for v in visits]
-        pids = sorted({v.patient_id for v in visits})
-        dx, lines, covs = defaultdict(list), defaultdict(list), defaultdict(list)
-        for r in conn.execute(select(D).where(D.c.visit_id.in_(ids))):
-            dx[r.visit_id].append(r)
-        for r in conn.execute(select(L).where(L.c.visit_id.in_(ids))):
-            lines[r.visit_id].append(r)
-        for r in conn.execute(select(C).where(C.c.patient_id.in_(pids), C.c.status == "active")):
-            covs[r.patient_id].append(r)
-        for v in visits:
-            yield v, dx[v.id], lines[v.id], covs[v.patient_id]
-
-
 def export(db_path: Path, out_dir: Path, limit: int, mode: str) -> int:
     """Write one NDJSON file per type; returns the number of resources."""
     from sqlalchemy import create_engine
 
     from intake.fhir import ndjson
-    from intake.models import Coverage, Patient, Payer, Visit
+    from intake.models import BilledClaim, Coverage, Patient, Payer, Visit
 
     engine = create_engine(f"sqlite:///{db_path}")
-    P, C, V = Patient.__table__, Coverage.__table__, Visit.__table__
+    P, C, V, B = Patient.__table__, Coverage.__table__, Visit.__table__, BilledClaim.__table__
     dumps = orjson.dumps
     nl = orjson.OPT_APPEND_NEWLINE
     total = 0
@@ -230,13 +231,11 @@ def export(db_path: Path, out_dir: Path, limit: int, mode: str) -> int:
                 total += ndjson.write_ndjson(ndjson.encounters(rows(V, V.c.patient_id <= limit)), fh)
         with open(out_dir / "Claim.ndjson", "wb") as fh:
             if mode == "raw":
-                for v, dx, lines, covs in claim_groups(conn, limit):
-                    fh.write(dumps({"visit": v._asdict(), "diagnoses": [d._asdict() for d in dx],
-                                    "lines": [x._asdict() for x in lines],
-                                    "coverages": [c._asdict() for c in covs]}, option=nl))
+                for r in rows(B, B.c.patient_id <= limit):
+                    fh.write(dumps(r._asdict(), option=nl))
                     total += 1
             else:
-                total += ndjson.write_ndjson(ndjson.claims(claim_groups(conn, limit)), fh)
+                total += ndjson.write_ndjson(ndjson.claims(rows(B, B.c.patient_id <= limit)), fh)
     engine.dispose()
     return total
 
@@ -270,7 +269,7 @@ def naive(db_path: Path, sample: int) -> tuple[int, float]:
 
     from intake.extensions import db
     from intake.fhir import mappers as M
-    from intake.models import Coverage, Patient, Visit
+    from intake.models import BilledClaim, Coverage, Patient, Visit
 
     classes = {t: getattr(importlib.import_module(f"fhir.resources.R4B.{t.lower()}"), t)
                for t in ("Patient", "Coverage", "RelatedPerson", "Encounter", "Claim")}
@@ -289,11 +288,10 @@ def naive(db_path: Path, sample: int) -> tuple[int, float]:
                 emit(M.coverage_resource(c, c.payer))
                 if c.relationship_code != "self":
                     emit(M.related_person_resource(c))
-        for v in db.session.scalars(db.select(Visit).where(Visit.patient_id <= sample).options(
-                selectinload(Visit.diagnoses), selectinload(Visit.lines),
-                selectinload(Visit.patient).selectinload(Patient.coverages))):
+        for v in db.session.scalars(db.select(Visit).where(Visit.patient_id <= sample)):
             emit(M.encounter_resource(v))
-            emit(M.claim_resource(v, coverages=v.patient.coverages))
+        for claim in db.session.scalars(db.select(BilledClaim).where(BilledClaim.patient_id <= sample)):
+            emit(M.claim_resource(claim))
         seconds = time.perf_counter() - start
     return n, seconds
 

@@ -216,6 +216,9 @@ def tokens_revoke(token_id: int) -> None:
     click.echo(f"Token {token.id} ({token.name}) revoked.")
 
 
+WORKER_MAX_POLL_SECONDS = 0.25
+
+
 @cli.command("worker")
 @click.option("--threads", type=click.IntRange(1, 16), default=2, show_default=True)
 @with_appcontext
@@ -229,7 +232,10 @@ def worker_command(threads: int) -> None:
 
     app = current_app._get_current_object()
     try:
-        Consumer(huey, workers=threads, worker_type="thread", periodic=True).run()
+        # An idle consumer backs off between polls of the queue; capped at 0.25 s
+        # (huey's default is 10 s) so a queued export starts within a second.
+        Consumer(huey, workers=threads, worker_type="thread", periodic=True,
+                 initial_delay=0.1, backoff=1.15, max_delay=WORKER_MAX_POLL_SECONDS).run()
     finally:
         audit.anchor_at_shutdown(app)  # the unanchored tail as short as can be
 

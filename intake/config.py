@@ -84,6 +84,8 @@ class Defaults:
     INTAKE_KIOSK_SUBMIT_LIMIT = "2 per minute;20 per hour"
     # The admin's kiosk page flags a device with more submissions than this in an hour.
     INTAKE_KIOSK_FLOOD_PER_HOUR = 10
+    # Bulk exports one token may have queued or running at once (more: 429).
+    INTAKE_EXPORTS_IN_FLIGHT = 2
     # Where `intake audit anchor` and the worker write the audit chain's head
     # (default instance/audit-anchors.jsonl). In production: a file the
     # database's users cannot rewrite (another host, append-only storage).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 import traceback
 
@@ -35,7 +35,29 @@ def _wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
-def _render(code: int, message: str) -> Any:
+# Under /fhir every error is an OperationOutcome (FHIR clients parse nothing else).
+FHIR_PREFIX = "/fhir"
+_FHIR_ISSUE = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found",
+               405: "not-supported", 406: "not-supported", 409: "conflict", 410: "expired",
+               413: "too-long", 415: "not-supported", 429: "throttled", 500: "exception"}
+
+
+def _fhir_outcome(code: int, message: str, headers: Any = None) -> Any:
+    from intake.fhir.api import operation_outcome
+    from intake.fhir.ndjson import dumps
+
+    response = current_app.response_class(
+        dumps(operation_outcome(_FHIR_ISSUE.get(code, "processing"), message)), status=code,
+        mimetype="application/fhir+json")
+    for name, value in headers or ():
+        if name.lower() in ("allow", "retry-after", "www-authenticate"):
+            response.headers[name] = value
+    return response
+
+
+def _render(code: int, message: str, headers: Any = None) -> Any:
+    if request.path == FHIR_PREFIX or request.path.startswith(FHIR_PREFIX + "/"):
+        return _fhir_outcome(code, message, headers)
     if _wants_json():
         return {"error": message, "status": code}, code
     return render_template("errors/error.html", code=code, message=message), code
@@ -70,7 +92,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:
         code = error.code or 500
-        return _render(code, MESSAGES.get(code, error.name))
+        message = MESSAGES.get(code, error.name)
+        if code == 405 and request.path.startswith(FHIR_PREFIX):
+            message = "This server is read-only: that method is not allowed here."
+        return _render(code, message, error.get_headers() if code in (405, 429) else None)
 
     @app.errorhandler(Exception)
     def unhandled(error: Exception) -> Any:

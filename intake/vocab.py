@@ -142,3 +142,10 @@ MEDICARE_SECONDARY_TYPES = [
     ("43", "Disabled: large group health plan (43)"),
     ("47", "Other liability insurance (47)"),
 ]
+
+
+def patient_control_number(visit_id: int) -> str:
+    """A visit's claim number: CLM01 of its 837P and the business identifier
+    of its FHIR Claim and Encounter (at most 20 characters; the same for every
+    corrected version of the claim)."""
+    return f"V{visit_id:07d}"

@@ -205,7 +205,7 @@ def create_coverage(app: Flask) -> Callable[..., int]:
                 **overrides: Any) -> int:
         data = {"payer_id": payer_id(app, kind), "member_id": "XYZ123456789",
                 "group_number": "G-100", "copay_cents": 2500, "relationship_code": "self",
-                "effective_date": date(2026, 1, 1)}
+                "effective_date": date(2025, 1, 1)}  # in force on FY2026_DAY
         data.update(overrides)
         with app.app_context():
             coverage = coverages.add_coverage(db.session.get(Patient, patient_id), data, rank=rank)
@@ -263,6 +263,7 @@ def billable_visit(app: Flask, create_visit: Callable[..., int]) -> Callable[...
         visit_id = create_visit(patient_id, day=FY2026_DAY)
         with app.app_context():
             visit = db.session.get(Visit, visit_id)
+            check_out_past_visit(visit)  # only a visit that happened is billed
             charges.add_diagnosis(visit, "E11.9")
             charges.save_line(visit, {"code": "99213", "pointers": [1], "unit_price_cents": 9000})
             if locked:
@@ -270,6 +271,19 @@ def billable_visit(app: Flask, create_visit: Callable[..., int]) -> Callable[...
             db.session.commit()
         return visit_id
     return factory
+
+
+def check_out_past_visit(visit: Any) -> None:
+    """Fill in a past scheduled visit's day up to check-out (inside an app
+    context): only a visit that happened can have its charges billed."""
+    from datetime import datetime, time, timedelta, timezone
+
+    from intake.services import visits
+
+    start = datetime.combine(visit.date_of_service, time(14), timezone.utc)
+    steps = ("arrived", "checked_in", "with_provider", "checked_out")
+    visits.record_past_day(visit, {s: start + timedelta(minutes=10 * n) for n, s in enumerate(steps)},
+                           note="test")
 
 
 def _provider_id(app: Flask) -> int | None:
@@ -494,6 +508,7 @@ def billed_visit(app: Flask, x12_office: None, create_patient: Callable[..., int
         vid = create_visit(pid, day=FY2026_DAY)
         with app.app_context():
             visit = db.session.get(Visit, vid)
+            check_out_past_visit(visit)  # only a visit that happened is billed
             charges.add_diagnosis(visit, "E11.9")
             charges.add_diagnosis(visit, "I10")
             charges.save_line(visit, {"code": "99213", "pointers": [1, 2], "unit_price_cents": 9000})
@@ -503,3 +518,20 @@ def billed_visit(app: Flask, x12_office: None, create_patient: Callable[..., int
             db.session.commit()
         return vid
     return factory
+
+
+@pytest.fixture
+def fhir_world(app: Flask, create_patient: Any, create_coverage: Any, billable_visit: Any) -> dict[str, int]:
+    """FHIR API tests: two patients; one with coverage and a coded, locked visit."""
+    a = create_patient()
+    b = create_patient(family_name="Okafor", given_name="Ada", phone_mobile="+13125550177",
+                       email=None, address_line1=None, city=None, state=None, postal_code=None)
+    cov = create_coverage(a)
+    with app.app_context():
+        from intake.services import practice
+
+        practice.save_practice({"name": "Lakeside Family Medicine", "npi": "1245319599",
+                                "default_pos": "11"})
+        db.session.commit()
+    vid = billable_visit(a, locked=True)
+    return {"a": a, "b": b, "coverage": cov, "visit": vid}

@@ -45,22 +45,35 @@ def test_work_list_shows_findings_in_words(billing_client, visits_):
     assert "not locked" in page and "coverage" in page.lower()
 
 
-def test_visit_bundle_download_is_recorded(app, billing_client, visits_):
+def test_preview_is_not_an_export_and_export_is_recorded(app, billing_client, visits_):
     ready, held = visits_
-    response = billing_client.get(f"/billing/visits/{ready}/bundle")
-    assert response.status_code == 200
-    bundle = orjson.loads(response.data)
+    preview = billing_client.get(f"/billing/visits/{ready}/bundle")
+    assert preview.status_code == 200
+    bundle = orjson.loads(preview.data)
     assert bundle["type"] == "transaction"
     types = {e["resource"]["resourceType"] for e in bundle["entry"]}
     assert {"Patient", "Coverage", "Encounter", "Condition", "Claim", "Practitioner",
             "Organization"} <= types
+    with app.app_context():  # previewing recorded nothing
+        assert db.session.execute(db.select(BillingExport)).first() is None
+    response = billing_client.post(f"/billing/visits/{ready}/export")
+    assert response.status_code == 200 and response.data == preview.data
     with app.app_context():
         record = db.session.execute(db.select(BillingExport)).scalar_one()
         assert record.sha256 == hashlib.sha256(response.data).hexdigest()
         assert [v.visit_id for v in record.visits] == [ready]
+        export_id = record.id
+    again = billing_client.get(f"/billing/exports/{export_id}/file")
+    assert again.status_code == 200 and again.data == response.data  # byte for byte
+    history = billing_client.get("/billing/exports").get_data(as_text=True)
+    assert hashlib.sha256(response.data).hexdigest() in history
+    assert f"/billing/exports/{export_id}/file" in history and "Wójcik, Łukasz" in history
+    page = billing_client.get("/billing/?date_from=2026-03-01&date_to=2026-03-31").get_data(as_text=True)
+    assert f"export #{export_id}" in page
     refused = billing_client.get(f"/billing/visits/{held}/bundle")
     assert refused.status_code == 409
     assert "not ready to bill" in refused.get_data(as_text=True)
+    assert billing_client.post(f"/billing/visits/{held}/export").status_code == 409
 
 
 def test_range_export_zip_of_ndjson(app, billing_client, visits_):

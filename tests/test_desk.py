@@ -9,7 +9,7 @@ import pytest
 from intake.extensions import db
 from intake.models import ChargeLine, Patient, Payment, Visit, VisitEvent
 from intake.services import FieldErrors, charges, payments, practice, visits
-from tests.conftest import FY2026_DAY
+from tests.conftest import FY2026_DAY, check_out_past_visit
 
 
 @pytest.fixture
@@ -149,6 +149,12 @@ def test_todays_visit_is_coded_provisionally_not_blocked(app, desk, create_patie
     assert "Line 1: G0439 added." in line.get_data(as_text=True)
     page = desk.get(f"/staff/visits/{vid}").get_data(as_text=True)
     assert page.count('class="badge text-bg-warning provisional"') == 1  # the diagnosis; G0439 and 25 are valid
+    with app.app_context():  # yesterday's visit, its day filled in: only a visit that happened is billed
+        from intake.models import Visit
+        from tests.conftest import check_out_past_visit
+
+        check_out_past_visit(db.session.get(Visit, vid))
+        db.session.commit()
     locked = desk.post(f"/staff/visits/{vid}/lock", data={}, follow_redirects=True)
     assert "Charges locked. Some codes are provisional" in locked.get_data(as_text=True)
     with app.app_context():
@@ -241,6 +247,10 @@ def test_lock_checks_everything_and_freezes_the_charges(app, seen, client_as):
         assert "Add at least one procedure line." in err.value.errors["lock"]
         charges.add_diagnosis(visit, "E11.9")
         charges.save_line(visit, {"code": "99213", "pointers": [1], "unit_price_cents": 9000})
+        with pytest.raises(FieldErrors) as err:  # still scheduled: it never happened
+            charges.lock(visit)
+        assert "only once the visit is checked in" in " ".join(err.value.errors["lock"])
+        check_out_past_visit(visit)
         charges.lock(visit)
         db.session.commit()
         assert visit.locked

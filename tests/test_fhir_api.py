@@ -15,23 +15,6 @@ from tests.conftest import FY2026_DAY
 FHIR = "application/fhir+json"
 
 
-@pytest.fixture
-def world(app, create_patient, create_coverage, billable_visit):
-    """Two patients; one with coverage and a coded, locked visit."""
-    a = create_patient()
-    b = create_patient(family_name="Okafor", given_name="Ada", phone_mobile="+13125550177",
-                       email=None, address_line1=None, city=None, state=None, postal_code=None)
-    cov = create_coverage(a)
-    with app.app_context():
-        from intake.services import practice
-
-        practice.save_practice({"name": "Lakeside Family Medicine", "npi": "1245319599",
-                                "default_pos": "11"})
-        db.session.commit()
-    vid = billable_visit(a, locked=True)
-    return {"a": a, "b": b, "coverage": cov, "visit": vid}
-
-
 def test_metadata_is_public_and_honest(client):
     response = client.get("/fhir/metadata")
     assert response.status_code == 200 and response.mimetype == FHIR
@@ -42,8 +25,8 @@ def test_metadata_is_public_and_honest(client):
     assert {"name", "family", "given", "birthdate", "identifier", "_lastUpdated"} <= names
 
 
-def test_no_token_no_data(client, world):
-    response = client.get(f"/fhir/Patient/{world['a']}")
+def test_no_token_no_data(client, fhir_world):
+    response = client.get(f"/fhir/Patient/{fhir_world['a']}")
     assert response.status_code == 401
     assert response.json["resourceType"] == "OperationOutcome"
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
@@ -51,22 +34,22 @@ def test_no_token_no_data(client, world):
     assert bad.status_code == 401
 
 
-def test_staff_session_is_not_an_api_token(desk, world):
-    assert desk.get(f"/fhir/Patient/{world['a']}").status_code == 401
+def test_staff_session_is_not_an_api_token(desk, fhir_world):
+    assert desk.get(f"/fhir/Patient/{fhir_world['a']}").status_code == 401
 
 
-def test_revoked_token_stops_at_once(app, api, token, world):
-    assert api.get(f"/fhir/Patient/{world['a']}").status_code == 200
+def test_revoked_token_stops_at_once(app, api, token, fhir_world):
+    assert api.get(f"/fhir/Patient/{fhir_world['a']}").status_code == 200
     with app.app_context():
         record = tokens.authenticate(f"Bearer {token}")
         tokens.revoke(record.id)
         db.session.commit()
-    assert api.get(f"/fhir/Patient/{world['a']}").status_code == 401
+    assert api.get(f"/fhir/Patient/{fhir_world['a']}").status_code == 401
 
 
-def test_read_each_type(api, world):
-    for path in (f"Patient/{world['a']}", f"Coverage/{world['coverage']}",
-                 f"Encounter/{world['visit']}", f"Claim/{world['visit']}",
+def test_read_each_type(api, fhir_world):
+    for path in (f"Patient/{fhir_world['a']}", f"Coverage/{fhir_world['coverage']}",
+                 f"Encounter/{fhir_world['visit']}", f"Claim/{fhir_world['visit']}",
                  "Organization/practice", "Practitioner/1"):
         response = api.get(f"/fhir/{path}")
         assert response.status_code == 200, path
@@ -76,35 +59,35 @@ def test_read_each_type(api, world):
     assert api.get("/fhir/Patient/999999").json["resourceType"] == "OperationOutcome"
 
 
-def test_patient_search(api, world):
+def test_patient_search(api, fhir_world):
     def ids(query):
         body = api.get(f"/fhir/Patient?{query}").json
         assert body["resourceType"] == "Bundle" and body["type"] == "searchset"
         return sorted(int(e["resource"]["id"]) for e in body.get("entry", []))
 
-    assert ids("family=wojcik") == [world["a"]]
-    assert ids("name=ada") == [world["b"]]
-    assert ids("birthdate=1980-03-14") == [world["a"], world["b"]]
+    assert ids("family=wojcik") == [fhir_world["a"]]
+    assert ids("name=ada") == [fhir_world["b"]]
+    assert ids("birthdate=1980-03-14") == [fhir_world["a"], fhir_world["b"]]
     assert ids("birthdate=ge1980-03-15") == []
-    assert ids("_lastUpdated=ge2000-01-01") == [world["a"], world["b"]]
+    assert ids("_lastUpdated=ge2000-01-01") == [fhir_world["a"], fhir_world["b"]]
 
 
-def test_identifier_search_and_reference_searches(app, api, world):
+def test_identifier_search_and_reference_searches(app, api, fhir_world):
     from intake.models import Patient
 
     with app.app_context():
-        mrn = db.session.get(Patient, world["a"]).mrn
+        mrn = db.session.get(Patient, fhir_world["a"]).mrn
     body = api.get(f"/fhir/Patient?identifier={mrn}").json
-    assert [e["resource"]["id"] for e in body["entry"]] == [str(world["a"])]
-    cov = api.get(f"/fhir/Coverage?patient=Patient/{world['a']}").json
+    assert [e["resource"]["id"] for e in body["entry"]] == [str(fhir_world["a"])]
+    cov = api.get(f"/fhir/Coverage?patient=Patient/{fhir_world['a']}").json
     assert cov["total"] == 1
-    enc = api.get(f"/fhir/Encounter?patient={world['a']}&date={FY2026_DAY.isoformat()}").json
+    enc = api.get(f"/fhir/Encounter?patient={fhir_world['a']}&date={FY2026_DAY.isoformat()}").json
     assert enc["total"] == 1
-    claims = api.get(f"/fhir/Claim?patient={world['a']}").json
+    claims = api.get(f"/fhir/Claim?patient={fhir_world['a']}").json
     assert claims["total"] == 1 and claims["entry"][0]["resource"]["total"]["value"] == 90.0
 
 
-def test_paging_with_next_links(api, world):
+def test_paging_with_next_links(api, fhir_world):
     first = api.get("/fhir/Patient?_count=1&_sort=family").json
     assert first["total"] == 2 and len(first["entry"]) == 1
     link = next(link["url"] for link in first["link"] if link["relation"] == "next")
@@ -117,25 +100,25 @@ def test_paging_with_next_links(api, world):
     "_sort=birthdate;DROP TABLE patients", "_sort=(select 1)", "_sort=mrn",
     "unknown=1", "birthdate=yesterday", "_count=abc",
 ])
-def test_bad_searches_are_refused_not_guessed(api, world, query):
+def test_bad_searches_are_refused_not_guessed(api, fhir_world, query):
     response = api.get(f"/fhir/Patient?{query}")
     assert response.status_code == 400
     assert response.json["resourceType"] == "OperationOutcome"
 
 
-def test_read_only(api, client, token, world):
+def test_read_only(api, client, token, fhir_world):
     response = client.post("/fhir/Patient", json={"resourceType": "Patient"},
                            headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 405
 
 
-def test_api_calls_are_audited(app, api, world):
+def test_api_calls_are_audited(app, api, fhir_world):
     from intake.models import AuditEvent
 
-    api.get(f"/fhir/Patient/{world['a']}")
+    api.get(f"/fhir/Patient/{fhir_world['a']}")
     with app.app_context():
         event = db.session.execute(db.select(AuditEvent).filter_by(action="fhir.read")).scalar_one()
-        assert event.patient_id == world["a"]
+        assert event.patient_id == fhir_world["a"]
         assert event.actor.startswith("token:")
 
 
@@ -150,31 +133,31 @@ def _found(body):
     return body["total"], sorted(e["fullUrl"] for e in body.get("entry", []))
 
 
-def _post_search_cases(app, world):
+def _post_search_cases(app, fhir_world):
     from intake.models import Patient, Provider
 
     with app.app_context():
-        mrn = db.session.get(Patient, world["a"]).mrn
+        mrn = db.session.get(Patient, fhir_world["a"]).mrn
         npi = db.session.execute(db.select(Provider.npi)).scalars().first()
-    a, day = world["a"], FY2026_DAY.isoformat()
+    a, day = fhir_world["a"], FY2026_DAY.isoformat()
     return [
         ("Patient", {"family": "wojcik"}), ("Patient", {"name": "ada"}),
         ("Patient", {"birthdate": "1980-03-14", "_sort": "-family"}),
         ("Patient", {"birthdate": "ge1980-03-15"}), ("Patient", {"identifier": mrn}),
         ("Patient", {"given": "łukasz", "_lastUpdated": "ge2000-01-01"}),
-        ("Coverage", {"patient": f"Patient/{a}"}), ("RelatedPerson", {"patient": str(world["b"])}),
+        ("Coverage", {"patient": f"Patient/{a}"}), ("RelatedPerson", {"patient": str(fhir_world["b"])}),
         ("Encounter", {"patient": str(a), "date": day}), ("Claim", {"patient": str(a)}),
         ("Condition", {"patient": f"Patient/{a}"}), ("Consent", {"patient": str(a)}),
         ("Organization", {"_id": "practice"}), ("Practitioner", {"identifier": npi}),
     ]
 
 
-def test_post_search_finds_what_get_finds(app, api, world, create_coverage):
+def test_post_search_finds_what_get_finds(app, api, fhir_world, create_coverage):
     from urllib.parse import urlencode
 
-    create_coverage(world["b"], relationship_code="spouse", subscriber_family="Doe",
+    create_coverage(fhir_world["b"], relationship_code="spouse", subscriber_family="Doe",
                     subscriber_given="Ann")
-    for resource_type, params in _post_search_cases(app, world):
+    for resource_type, params in _post_search_cases(app, fhir_world):
         got = api.get(f"/fhir/{resource_type}?{urlencode(params)}")
         posted = api.post(f"/fhir/{resource_type}/_search", data=params)
         assert got.status_code == posted.status_code == 200, (resource_type, params)
@@ -183,14 +166,14 @@ def test_post_search_finds_what_get_finds(app, api, world, create_coverage):
         assert _found(got.json)[0] > 0 or resource_type == "Consent" or "ge1980-03-15" in params.values()
     # Parameters in both the URL and the body are combined, as the spec allows.
     both = api.post("/fhir/Patient/_search?birthdate=1980-03-14", data={"family": "okafor"})
-    assert _found(both.json) == (1, [f"http://localhost/fhir/Patient/{world['b']}"])
+    assert _found(both.json) == (1, [f"http://localhost/fhir/Patient/{fhir_world['b']}"])
     # application/x-www-form-urlencoded with a charset is the same type.
     typed = api.post("/fhir/Patient/_search", data="name=ada",
                      headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
     assert _found(typed.json)[0] == 1
 
 
-def test_post_search_pages_without_its_terms_in_any_link(app, api, world):
+def test_post_search_pages_without_its_terms_in_any_link(app, api, fhir_world):
     first = api.post("/fhir/Patient/_search",
                      data={"birthdate": "1980-03-14", "_count": "1", "_sort": "family"}).json
     assert first["total"] == 2 and len(first["entry"]) == 1
@@ -204,12 +187,12 @@ def test_post_search_pages_without_its_terms_in_any_link(app, api, world):
     second = api.get(_local(links["next"])).json
     assert second["total"] == 2
     assert [e["resource"]["id"] for e in first["entry"] + second["entry"]] == \
-        [str(world["b"]), str(world["a"])]  # Okafor, then Wójcik: the saved _sort holds
+        [str(fhir_world["b"]), str(fhir_world["a"])]  # Okafor, then Wójcik: the saved _sort holds
     assert [link["relation"] for link in second["link"]] == ["self"]
     assert all("1980" not in link["url"] for link in second["link"])
 
 
-def test_post_search_links_belong_to_their_token_and_type_and_expire(app, api, client, world):
+def test_post_search_links_belong_to_their_token_and_type_and_expire(app, api, client, fhir_world):
     from datetime import timedelta
 
     from intake.models import SavedSearch
@@ -244,18 +227,18 @@ def test_post_search_links_belong_to_their_token_and_type_and_expire(app, api, c
     {"unknown": "1"}, {"birthdate": "yesterday"}, {"_count": "abc"}, {"_sort": "mrn"},
     {"_getpages": "x"},
 ])
-def test_bad_post_searches_are_refused_like_get(api, world, data):
+def test_bad_post_searches_are_refused_like_get(api, fhir_world, data):
     response = api.post("/fhir/Patient/_search", data=data)
     assert response.status_code == 400
     assert response.json["resourceType"] == "OperationOutcome"
-    assert api.post("/fhir/Banana/_search", data={}).status_code == 400
+    assert api.post("/fhir/Banana/_search", data={}).status_code == 404  # a type not served
 
 
 @pytest.mark.parametrize("kind, body", [
     ("application/json", b'{"family": "wojcik"}'), ("application/fhir+json", b"{}"),
     ("text/plain", b"family=wojcik"), ("multipart/form-data; boundary=x", b"--x--"), (None, b"family=wojcik"),
 ])
-def test_post_search_takes_a_form_body_only(api, world, kind, body):
+def test_post_search_takes_a_form_body_only(api, fhir_world, kind, body):
     headers = {"Content-Type": kind} if kind else {}
     response = api.post("/fhir/Patient/_search", data=body, headers=headers)
     assert response.status_code == 415
@@ -284,11 +267,11 @@ def test_post_search_needs_a_token_and_no_csrf_token(make_app, create_patient):
     assert ok.status_code == 200 and ok.json["total"] == 1
 
 
-def test_staff_session_cannot_post_search(desk, world):
+def test_staff_session_cannot_post_search(desk, fhir_world):
     assert desk.post("/fhir/Patient/_search", data={"family": "wojcik"}).status_code == 401
 
 
-def test_post_search_is_audited_like_get(app, api, world):
+def test_post_search_is_audited_like_get(app, api, fhir_world):
     from intake.models import AuditEvent
 
     api.get("/fhir/Patient?family=wojcik")
@@ -304,12 +287,12 @@ def test_post_search_is_audited_like_get(app, api, world):
         assert all("wojcik" not in (e.detail or "").lower() for e in events)
 
 
-def test_post_search_bundles_and_metadata_validate(app, api, world):
+def test_post_search_bundles_and_metadata_validate(app, api, fhir_world):
     from tests.fhir import r4_validators as V
 
     V.ensure_installed()
     docs = [api.post(f"/fhir/{resource_type}/_search", data={**params, "_count": "1"}).json
-            for resource_type, params in _post_search_cases(app, world)]
+            for resource_type, params in _post_search_cases(app, fhir_world)]
     docs.append(api.get("/fhir/metadata").json)
     for doc in docs:
         assert V.schema_errors(doc) == [], doc.get("resourceType")
@@ -329,7 +312,7 @@ def _kickoff(api, path="/fhir/$export", query=""):
     return api.get(f"{path}{query}", headers={"Prefer": "respond-async", "Accept": FHIR})
 
 
-def test_bulk_export_end_to_end(app, api, world):
+def test_bulk_export_end_to_end(app, api, fhir_world):
     response = _kickoff(api)
     assert response.status_code == 202
     status_url = response.headers["Content-Location"].split("localhost", 1)[1]
@@ -345,10 +328,10 @@ def test_bulk_export_end_to_end(app, api, world):
     assert file.status_code == 200 and file.mimetype == "application/fhir+ndjson"
     lines = [orjson.loads(line) for line in io.BytesIO(file.data).read().splitlines()]
     file.close()
-    assert sorted(int(r["id"]) for r in lines) == sorted([world["a"], world["b"]])
+    assert sorted(int(r["id"]) for r in lines) == sorted([fhir_world["a"], fhir_world["b"]])
 
 
-def test_bulk_export_type_and_since(app, api, world):
+def test_bulk_export_type_and_since(app, api, fhir_world):
     status_url = _kickoff(api, query="?_type=Patient,Coverage").headers["Content-Location"]
     manifest = api.get(status_url.split("localhost", 1)[1]).json
     assert {o["type"] for o in manifest["output"]} == {"Patient", "Coverage"}
@@ -358,7 +341,7 @@ def test_bulk_export_type_and_since(app, api, world):
 
 
 @pytest.mark.parametrize("query", ["?_type=Banana", "?_outputFormat=text/csv", "?_since=soon"])
-def test_bulk_export_bad_requests(api, world, query):
+def test_bulk_export_bad_requests(api, fhir_world, query):
     response = _kickoff(api, query=query)
     assert response.status_code == 400 and response.json["resourceType"] == "OperationOutcome"
 
@@ -383,7 +366,7 @@ def test_bulk_status_while_running_then_cancel(app, api, token):
     assert api.get(f"/fhir/bulk/{job_id}").status_code == 404
 
 
-def test_another_tokens_export_is_not_found(app, api, client, world):
+def test_another_tokens_export_is_not_found(app, api, client, fhir_world):
     status_url = _kickoff(api).headers["Content-Location"].split("localhost", 1)[1]
     with app.app_context():
         _, other = tokens.create_token("Someone else")
@@ -392,7 +375,7 @@ def test_another_tokens_export_is_not_found(app, api, client, world):
     assert response.status_code == 404
 
 
-def test_expired_files_are_gone(app, api, world):
+def test_expired_files_are_gone(app, api, fhir_world):
     from datetime import datetime, timedelta, timezone
 
     from intake.services import bulk
@@ -412,7 +395,7 @@ def test_expired_files_are_gone(app, api, world):
     assert api.get(status_url).status_code == 410
 
 
-def test_export_file_names_come_from_the_job_only(api, world):
+def test_export_file_names_come_from_the_job_only(api, fhir_world):
     status_url = _kickoff(api).headers["Content-Location"].split("localhost", 1)[1]
     api.get(status_url)
     for name in ("..%2F..%2Fsecret_key", "../../secret_key", "Patient.ndjson%00"):
@@ -436,7 +419,7 @@ def test_tokens_cli(app, runner):
         assert tokens.authenticate(f"Bearer {plain}") is None
 
 
-def test_fhir_export_cli(app, runner, world, tmp_path):
+def test_fhir_export_cli(app, runner, fhir_world, tmp_path):
     from intake.cli import cli
 
     result = runner.invoke(cli, ["fhir", "export", "--output", str(tmp_path / "out"),
@@ -445,6 +428,6 @@ def test_fhir_export_cli(app, runner, world, tmp_path):
     patients = (tmp_path / "out" / "Patient.ndjson").read_bytes().splitlines()
     assert len(patients) == 2
     claim = orjson.loads((tmp_path / "out" / "Claim.ndjson").read_bytes().splitlines()[0])
-    assert claim["resourceType"] == "Claim" and claim["id"] == str(world["visit"])
+    assert claim["resourceType"] == "Claim" and claim["id"] == str(fhir_world["visit"])
     bad = runner.invoke(cli, ["fhir", "export", "--output", str(tmp_path / "x"), "--type", "Banana"])
     assert bad.exit_code != 0

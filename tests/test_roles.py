@@ -134,7 +134,7 @@ def test_role_matrix(app, role, client_as, create_patient, create_coverage, crea
     values.update(_pair_and_merge(app, create_patient, patient_id))
     token, job_id = _api_token_and_export(app)
     values.update(resource_type="Patient", resource_id=str(patient_id), job_id=job_id,
-                  filename="Patient.ndjson")
+                  filename="Patient.ndjson", export_id=1)
     values.update(submission_id=submit_intake(app), device_id=enroll_code(app, "spare tablet")[0],
                   step="about", key="sig-treatment", token="0123456789abcdef")
     if role == "anonymous":

@@ -17,7 +17,7 @@ from intake.services import practice
 from intake.x12.validate import validate_837p
 from tests.conftest import X12_IN_FORCE, X12_PRACTICE
 
-RANGE = {"x12-date_from": "2025-11-01", "x12-date_to": "2025-11-30"}
+RANGE = {"x12-date_from": "2026-03-01", "x12-date_to": "2026-03-31"}
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def sign_financial(app, patient_id):
             patient_id=patient_id, kind="financial", text_version="2026-1", language="en",
             title="Financial responsibility", text="I assign benefits.", text_sha256="0" * 64,
             signer_name="Test Signer", signer_relationship="self", signature_method="typed",
-            signed_at=datetime(2025, 11, 14, 15, 0, tzinfo=timezone.utc)))
+            signed_at=datetime(2026, 3, 16, 15, 0, tzinfo=timezone.utc)))
         db.session.commit()
 
 
@@ -92,11 +92,12 @@ def test_dependent_patient_gets_a_2000c_loop(app, billing_client, billed_visit):
 def test_held_claims_stay_out_with_reasons_and_the_rest_go(app, billing_client, billed_visit,
                                                            create_patient):
     going = billed_visit()
-    # Insured from 2026 only: nothing was in force on the 2025 date of service.
+    # Insured from April only: nothing was in force on the March date of service,
+    # so the scrubber holds it (no claim without a payer) and the file leaves it out.
     late = billed_visit(create_patient(given_name="Ada", phone_mobile="+13125550177"),
-                        effective_date=date(2026, 1, 1))
-    page = billing_client.get("/billing/?date_from=2025-11-01&date_to=2025-11-30").get_data(as_text=True)
-    assert "837P held" in page and "No insurance was in force on 11/14/2025" in page
+                        effective_date=date(2026, 4, 1))
+    page = billing_client.get("/billing/?date_from=2026-03-01&date_to=2026-03-31").get_data(as_text=True)
+    assert "No coverage was in force on 2026-03-16" in page
     response = billing_client.post("/billing/837p", data=RANGE)
     assert response.status_code == 200
     pcns = [s[1] for s in segments(response.data) if s[0] == "CLM"]
@@ -105,7 +106,7 @@ def test_held_claims_stay_out_with_reasons_and_the_rest_go(app, billing_client, 
 
 
 def test_nothing_ready_is_a_422_in_words(app, billing_client, billed_visit):
-    billed_visit(effective_date=date(2026, 1, 1))
+    billed_visit(effective_date=date(2026, 4, 1))  # no payer in force on the date of service
     response = billing_client.post("/billing/837p", data=RANGE)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
@@ -147,8 +148,8 @@ def test_cli_writes_and_checks_an_837p(app, runner, billed_visit, create_user, t
     create_user("admin", username="admin")
     billed_visit()
     output = tmp_path / "claims.x12"
-    result = runner.invoke(cli, ["x12", "837p", "--output", str(output), "--from", "2025-11-01",
-                                 "--to", "2025-11-30"])
+    result = runner.invoke(cli, ["x12", "837p", "--output", str(output), "--from", "2026-03-01",
+                                 "--to", "2026-03-31"])
     assert result.exit_code == 0, result.output
     assert "1 claim(s)" in result.output
     checked = runner.invoke(cli, ["x12", "check", str(output)])
@@ -159,7 +160,7 @@ def test_cli_writes_and_checks_an_837p(app, runner, billed_visit, create_user, t
     assert rejected.exit_code == 1 and "rejected" in rejected.output
     assert "Payer Name" in rejected.output
     none_left = runner.invoke(cli, ["x12", "837p", "--output", str(tmp_path / "b.x12"),
-                                    "--from", "2025-11-01", "--to", "2025-11-30"])
+                                    "--from", "2026-03-01", "--to", "2026-03-31"])
     assert none_left.exit_code == 1 and "No claim in this period" in none_left.output
 
 
@@ -186,7 +187,13 @@ def test_medicare_secondary_needs_its_reason_then_goes_as_cob(app, billing_clien
     vid = billed_visit(pid)  # commercial primary
     medicare = create_coverage(pid, kind="medicare", member_id="1EG4TE5MK73", effective_date=X12_IN_FORCE,
                                group_number=None)
-    page = billing_client.get("/billing/?date_from=2025-11-01&date_to=2025-11-30").get_data(as_text=True)
+    with app.app_context():  # the clerk corrects the billed claim: Medicare is its secondary
+        from intake.models import Visit
+        from intake.services import claims
+
+        assert claims.bill(db.session.get(Visit, vid)).version == 2
+        db.session.commit()
+    page = billing_client.get("/billing/?date_from=2026-03-01&date_to=2026-03-31").get_data(as_text=True)
     assert "record why Medicare pays second" in page
     assert billing_client.post("/billing/837p", data=RANGE).status_code == 422
     with app.app_context():

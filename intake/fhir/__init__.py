@@ -8,7 +8,7 @@ the tests only: tests/fhir/strict.py).
 - ``cli``: ``intake fhir bundle VISIT_ID``
 """
 
-from intake.fhir.bundle import full_url, transaction_bundle, visit_bundle
+from intake.fhir.bundle import collection_bundle, full_url, transaction_bundle, visit_bundle, visit_resources
 from intake.fhir.checks import bundle_problems, claim_problems, reference_problems, resource_problems
 from intake.fhir.mappers import (
     claim_resource,
@@ -27,6 +27,8 @@ from intake.fhir.systems import FhirSettings
 
 __all__ = [
     "FhirSettings",
+    "collection_bundle",
+    "visit_resources",
     "bundle_problems",
     "claim_problems",
     "claim_resource",

@@ -3,7 +3,7 @@ OperationOutcome for errors, the CapabilityStatement, collection bundles."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from intake.fhir import mappers as M
@@ -17,20 +17,20 @@ def resource_for(resource_type: str, row: Any, settings: FhirSettings) -> dict[s
     if resource_type == "Patient":
         return M.patient_resource(row, mrn_system=settings.mrn_system)
     if resource_type == "Coverage":
-        return M.coverage_resource(row, row.payer)
+        return M.coverage_resource(row, row.payer, settings)
     if resource_type == "RelatedPerson":
-        return M.related_person_resource(row) if row.relationship_code != "self" else None
+        return M.related_person_resource(row, settings) if row.relationship_code != "self" else None
     if resource_type == "Encounter":
-        return M.encounter_resource(row)
+        return M.encounter_resource(row, settings)
     if resource_type == "Condition":
-        return M.condition_resource(row, row.visit)
-    if resource_type == "Claim":
-        return M.claim_resource(row, coverages=row.patient.coverages,
-                                hcpcs_system=settings.hcpcs_system)
+        return M.condition_resource(row, row.visit, settings)
+    if resource_type == "Claim":  # a BilledClaim; a self-pay visit has no Claim
+        return None if row.self_pay else M.claim_resource(
+            row, hcpcs_system=settings.hcpcs_system, pcn_system=settings.pcn_system)
     if resource_type == "Practitioner":
         return M.practitioner_resource(row)
     if resource_type == "Consent":
-        return M.consent_resource(row)
+        return M.consent_resource(row, settings)
     if resource_type in ("Schedule", "Slot", "Appointment"):
         from intake.fhir import schedule
 
@@ -41,7 +41,7 @@ def resource_for(resource_type: str, row: Any, settings: FhirSettings) -> dict[s
         return schedule.appointment_resource(row)
     if resource_type == "Organization":
         if hasattr(row, "payer_code"):
-            return None if row.kind == "self_pay" else M.payer_organization_resource(row)
+            return None if row.kind == "self_pay" else M.payer_organization_resource(row, settings)
         return M.practice_organization_resource(row)
     raise ValueError(f"no mapping for {resource_type}")
 
@@ -49,17 +49,6 @@ def resource_for(resource_type: str, row: Any, settings: FhirSettings) -> dict[s
 def operation_outcome(code: str, text: str, severity: str = "error") -> dict[str, Any]:
     return {"resourceType": "OperationOutcome",
             "issue": [{"severity": severity, "code": code, "diagnostics": text}]}
-
-
-def collection_bundle(bundles: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Visit bundles merged into one collection: each resource once, by fullUrl
-    (the fullUrls are stable per resource, so shared payers collapse)."""
-    seen: dict[str, dict[str, Any]] = {}
-    for bundle in bundles:
-        for entry in bundle["entry"]:
-            seen.setdefault(entry["fullUrl"], {"fullUrl": entry["fullUrl"],
-                                               "resource": entry["resource"]})
-    return {"resourceType": "Bundle", "type": "collection", "entry": list(seen.values())}
 
 
 _SEARCH_TYPES = {"name": "string", "family": "string", "given": "string", "birthdate": "date",
@@ -78,6 +67,12 @@ _SEARCH_TYPE = {"code": "search-type",
                                  "an opaque _getpages id)."}
 
 
+_EXPORT_DOC = ("Kick-off takes _type, _since and _outputFormat (application/fhir+ndjson) only; any "
+               "other parameter is refused unless Prefer: handling=lenient (then it is listed as not "
+               "applied in the manifest's error file). Accept: application/fhir+json. A token may "
+               "have a limited number of exports in flight (429 with Retry-After beyond it).")
+
+
 def capability_statement(base: str, search: Mapping[str, Mapping[str, Any]],
                          sort: Mapping[str, Mapping[str, Any]], system_types: list[str],
                          patient_types: list[str]) -> dict[str, Any]:
@@ -90,12 +85,15 @@ def capability_statement(base: str, search: Mapping[str, Mapping[str, Any]],
         params += [{"name": "_id", "type": "token"}, {"name": "_count", "type": "number"}]
         entry: dict[str, Any] = {"type": resource_type,
                                  "interaction": [{"code": "read"}, dict(_SEARCH_TYPE)],
+                                 "versioning": "versioned", "readHistory": False,
+                                 "updateCreate": False, "conditionalRead": "not-supported",
                                  "searchParam": params}
         if resource_type in sort:
             entry["documentation"] = "_sort by: " + ", ".join(sorted(sort[resource_type]))
         if resource_type == "Patient":
             entry["operation"] = [{"name": "export",
-                                   "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"}]
+                                   "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
+                                   "documentation": _EXPORT_DOC + " Also patient=Patient/<id>[,...]."}]
         resources.append(entry)
     return {
         "resourceType": "CapabilityStatement",
@@ -108,32 +106,16 @@ def capability_statement(base: str, search: Mapping[str, Mapping[str, Any]],
         "format": ["application/fhir+json"],
         "rest": [{
             "mode": "server",
-            "security": {"description": "Bearer tokens from `intake tokens create`; read-only.",
-                         "service": [{"coding": [{
-                             "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
-                             "code": "OAuth"}], "text": "Bearer token"}]},
+            # Honest: static bearer tokens issued by an administrator, not OAuth or SMART.
+            "security": {"cors": False,
+                         "description": "Static bearer tokens (Authorization: Bearer <token>) issued "
+                                        "by an administrator with `intake tokens create`, stored "
+                                        "hashed, revocable at once; read-only scope. No OAuth, no "
+                                        "SMART on FHIR: there is no token endpoint."},
             "resource": resources,
             "operation": [{"name": "export",
-                           "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}],
+                           "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+                           "documentation": _EXPORT_DOC}],
         }],
         "instantiates": ["http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"],
     }
-
-
-def relative_resources(bundle: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """A transaction bundle's resources with urn:uuid references turned back
-    into Type/id, for files read outside the bundle (NDJSON)."""
-    import copy
-
-    back = {entry["fullUrl"]: f"{entry['resource']['resourceType']}/{entry['resource']['id']}"
-            for entry in bundle["entry"]}
-
-    def rewrite(node: Any) -> Any:
-        if isinstance(node, dict):
-            return {k: (back.get(v, v) if k == "reference" and isinstance(v, str) else rewrite(v))
-                    for k, v in node.items()}
-        if isinstance(node, list):
-            return [rewrite(v) for v in node]
-        return node
-
-    return [rewrite(copy.deepcopy(entry["resource"])) for entry in bundle["entry"]]

@@ -28,6 +28,11 @@ REFERENCE_TARGETS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "Condition.subject": {"Patient", "Group"},
     "Condition.encounter": {"Encounter"},
     "Consent.patient": {"Patient"},
+    "Provenance.target": {"Consent"},
+    "Provenance.agent.who": {"Practitioner", "PractitionerRole", "RelatedPerson", "Patient", "Device",
+                             "Organization"},
+    "Provenance.signature.who": {"Practitioner", "PractitionerRole", "RelatedPerson", "Patient", "Device",
+                                 "Organization"},
     "Consent.performer": {"Organization", "Patient", "Practitioner", "RelatedPerson", "PractitionerRole"},
     "Consent.organization": {"Organization"},
     "Claim.patient": {"Patient"},
@@ -36,6 +41,7 @@ REFERENCE_TARGETS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "Claim.careTeam.provider": {"Practitioner", "PractitionerRole", "Organization"},
     "Claim.insurance.coverage": {"Coverage"},
     "Claim.item.encounter": {"Encounter"},
+    "Claim.related.claim": {"Claim"},
     "Organization.partOf": {"Organization"},
     "Schedule.actor": {"Patient", "Practitioner", "PractitionerRole", "RelatedPerson", "Device",
                        "HealthcareService", "Location"},
@@ -97,10 +103,15 @@ def _walk(node: Any, path: str) -> Iterator[tuple[str, Any]]:
 
 
 def references(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """(path of the Reference element, reference string) in a resource."""
-    for path, value in _walk(resource, resource.get("resourceType", "?")):
+    """(path of the Reference element, reference string) in a resource.
+    Contained resources' references are under their own type's paths;
+    local ('#id', '#') references are checked by ``reference_problems``."""
+    rtype = resource.get("resourceType", "?")
+    for path, value in _walk({k: v for k, v in resource.items() if k != "contained"}, rtype):
         if path.endswith(".reference") and isinstance(value, str):
             yield path.removesuffix(".reference"), value
+    for inner in resource.get("contained", []):
+        yield from references(inner)
 
 
 def resource_problems(resource: dict[str, Any]) -> list[str]:
@@ -213,8 +224,10 @@ def reference_problems(resource: dict[str, Any], resolve: Callable[[str], str | 
     target's resourceType or None) or point to a type their element forbids."""
     label = f"{resource.get('resourceType')}/{resource.get('id', '?')}"
     problems = []
+    local = {f"#{c.get('id')}": c.get("resourceType") for c in resource.get("contained", [])}
+    local["#"] = resource.get("resourceType")
     for path, ref in references(resource):
-        target = resolve(ref)
+        target = local.get(ref) if ref.startswith("#") else resolve(ref)
         allowed = REFERENCE_TARGETS.get(path)
         if target is None:
             problems.append(f"{label}: {path} -> {ref} does not resolve")

@@ -22,10 +22,10 @@ fhir_cli = AppGroup("fhir", help="FHIR R4 output: per-visit bundles and bulk exp
 @click.argument("visit_id", type=int)
 @click.option("--force", is_flag=True, help="Print the bundle (without a Claim) even when the scrubber has findings.")
 def bundle_command(visit_id: int, force: bool) -> None:
-    """Print visit VISIT_ID's transaction Bundle as JSON (the Encounter and
-    Claim ids are the visit id). Exit status 1 with the scrubber's findings
+    """Print visit VISIT_ID's transaction Bundle as JSON (the Encounter id
+    is the visit id; its billed Claim's is too). Exit status 1 with the scrubber's findings
     when the visit is not ready to bill, unless --force."""
-    from intake.services import audit
+    from intake.services import audit, claims
     from intake.services.practice import get_practice
     from intake.services.scrubber import load_visit_for_claim, scrub_visit, signed_consents
 
@@ -34,13 +34,16 @@ def bundle_command(visit_id: int, force: bool) -> None:
         click.echo(f"There is no visit {visit_id}.", err=True)
         sys.exit(1)
     practice = get_practice()
-    findings = scrub_visit(visit, practice=practice, engine=load_engine(Path(current_app.instance_path)))
+    claim = claims.latest(visit.id) if visit.locked else None
+    findings = scrub_visit(visit, practice=practice, engine=load_engine(Path(current_app.instance_path)),
+                           claim=claim)
     if findings and not force:
         click.echo(f"Visit {visit_id} is not ready to bill:", err=True)
         for finding in findings:
             click.echo(f"  - {finding.words}", err=True)
         sys.exit(1)
-    bundle = visit_bundle(visit, practice=practice, findings=findings,
+    bundle = visit_bundle(visit, practice=practice, findings=findings, claim=claim,
+                          coverages=claims.coverages_to_send(visit, claim),
                           consents=signed_consents(visit.patient_id),
                           settings=FhirSettings.from_config(current_app.config))
     audit.record("fhir.bundle", patient_id=visit.patient_id, object_type="visit", object_id=visit.id,

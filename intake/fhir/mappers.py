@@ -14,7 +14,9 @@ Encounter/<visit.id>, Claim/<visit.id>, Condition/<diagnosis.id>, Consent/<conse
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import base64
+import hashlib
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -59,8 +61,15 @@ def _concept(system: str, code: str, display: str | None = None, text: str | Non
 
 
 def _meta(row: Any) -> dict[str, str] | None:
+    """lastUpdated from the row's updated_at; versionId from its version
+    counter where the row keeps one (both change when the record does)."""
     updated = getattr(row, "updated_at", None)
-    return {"lastUpdated": instant(updated)} if updated is not None else None
+    if updated is None:
+        return None
+    version = getattr(row, "version", None)
+    meta = {"versionId": str(version)} if isinstance(version, int) else {}
+    meta["lastUpdated"] = instant(updated)
+    return meta
 
 
 def payer_org_id(payer_id: int) -> str:
@@ -125,8 +134,9 @@ def patient_resource(patient: Any, *, mrn_system: str = S.DEFAULT_MRN_SYSTEM) ->
     if p.preferred_name:
         names.append({"use": "usual", "family": p.family_name, "given": [p.preferred_name]})
     resource: Resource = {"resourceType": "Patient", "id": str(p.id)}
-    if p.updated_at is not None:
-        resource["meta"] = {"lastUpdated": instant(p.updated_at)}
+    meta = _meta(p)
+    if meta:
+        resource["meta"] = meta
     extensions = []
     if p.races:
         extensions.append(_race_extension(p.races))
@@ -215,7 +225,7 @@ _SUBSCRIBER_ROLE = {
 }
 
 
-def related_person_resource(coverage: Any) -> Resource:
+def related_person_resource(coverage: Any, settings: FhirSettings = DEFAULT_SETTINGS) -> Resource:
     """The policy holder of a coverage whose relationship is not ``self``."""
     c = coverage
     relationship: dict[str, Any] = {"text": "Subscriber (policy holder)"}
@@ -225,6 +235,7 @@ def related_person_resource(coverage: Any) -> Resource:
     resource: Resource = {"resourceType": "RelatedPerson", "id": str(c.id)}
     if c.updated_at is not None:
         resource["meta"] = {"lastUpdated": instant(c.updated_at)}
+    resource["identifier"] = [{"system": settings.system("related-person"), "value": str(c.id)}]
     resource["active"] = c.status == "active"
     resource["patient"] = {"reference": f"Patient/{c.patient_id}"}
     resource["relationship"] = [relationship]
@@ -250,11 +261,12 @@ _PAYER_ID_TYPE = {"coding": [{"system": S.V2_0203, "code": "NIIP",
                   "text": "Electronic payer id"}
 
 
-def payer_organization_resource(payer: Any) -> Resource:
+def payer_organization_resource(payer: Any, settings: FhirSettings = DEFAULT_SETTINGS) -> Resource:
     return {
         "resourceType": "Organization",
         "id": payer_org_id(payer.id),
-        "identifier": [{"type": _PAYER_ID_TYPE, "value": payer.payer_code}],
+        "identifier": [{"type": _PAYER_ID_TYPE, "system": settings.payer_id_system,
+                        "value": payer.payer_code}],
         "active": bool(payer.active),
         "type": _PAYER_TYPE,
         "name": payer.name,
@@ -322,7 +334,13 @@ _RELATIONSHIP_CONCEPT = {code: _concept(S.SUBSCRIBER_RELATIONSHIP, code, label)
                          for code, label in vocab.SUBSCRIBER_RELATIONSHIP}
 
 
-def coverage_resource(coverage: Any, payer: Any) -> Resource:
+def coverage_status(coverage: Any) -> str:
+    """An ended coverage is still a real one (active, with period.end);
+    only one entered in error is cancelled."""
+    return "cancelled" if coverage.status == "in_error" else "active"
+
+
+def coverage_resource(coverage: Any, payer: Any, settings: FhirSettings = DEFAULT_SETTINGS) -> Resource:
     """A coverage; ``payer`` is its Payer (row or object: id, kind).
 
     Medicare member ids are MBIs (identifier system us-mbi); a self-pay
@@ -332,12 +350,13 @@ def coverage_resource(coverage: Any, payer: Any) -> Resource:
     resource: Resource = {"resourceType": "Coverage", "id": str(c.id)}
     if c.updated_at is not None:
         resource["meta"] = {"lastUpdated": instant(c.updated_at)}
+    identifiers: list[dict[str, Any]] = []
     if c.member_id:
-        member: dict[str, Any] = {"type": _MEMBER_TYPE, "value": c.member_id}
-        if payer.kind == "medicare":
-            member["system"] = S.MBI
-        resource["identifier"] = [member]
-    resource["status"] = "active" if c.status == "active" else "cancelled"
+        identifiers.append({"type": _MEMBER_TYPE, "system": S.MBI if payer.kind == "medicare"
+                            else settings.member_id_system(payer.payer_code), "value": c.member_id})
+    identifiers.append({"system": settings.system("coverage"), "value": str(c.id)})
+    resource["identifier"] = identifiers
+    resource["status"] = coverage_status(c)
     kind_type = _PAYER_KIND_TYPE.get(payer.kind)
     if kind_type:
         resource["type"] = kind_type
@@ -359,7 +378,8 @@ def coverage_resource(coverage: Any, payer: Any) -> Resource:
                          else {"reference": f"Organization/payer-{payer.id}"}]
     classes = []
     if c.group_number:
-        classes.append({"type": _GROUP_CLASS, "value": c.group_number})
+        classes.append({"type": _GROUP_CLASS, "value": c.group_number,
+                        "name": c.plan_name or f"Group {c.group_number}"})
     if c.plan_name:
         classes.append({"type": _PLAN_CLASS, "value": c.plan_name, "name": c.plan_name})
     if classes:
@@ -384,17 +404,27 @@ ENCOUNTER_STATUS = {
     "no_show": "cancelled",
 }
 _AMB = {"system": S.V3_ACT_CODE, "code": "AMB", "display": "ambulatory"}
+_VISIT_NUMBER = {"coding": [{"system": S.V2_0203, "code": "VN", "display": "Visit number"}],
+                 "text": "Patient control number"}
+_OFFICE_VISIT = {"coding": [{"system": S.SNOMED, "code": "308335008",
+                             "display": "Patient encounter procedure"}], "text": "Office visit"}
 _PRIMARY_PERFORMER = [{"coding": [{"system": S.V3_PARTICIPATION, "code": "PPRF",
                                    "display": "primary performer"}]}]
 
 
-def encounter_resource(visit: Any) -> Resource:
+def encounter_resource(visit: Any, settings: FhirSettings = DEFAULT_SETTINGS) -> Resource:
+    """US Core Encounter: identifier (the visit's patient control number),
+    status, class, type, subject, participant, period, serviceProvider."""
     v = visit
     resource: Resource = {"resourceType": "Encounter", "id": str(v.id)}
-    if v.updated_at is not None:
-        resource["meta"] = {"lastUpdated": instant(v.updated_at)}
+    meta = _meta(v)
+    if meta:
+        resource["meta"] = meta
+    resource["identifier"] = [{"type": _VISIT_NUMBER, "system": settings.pcn_system,
+                               "value": vocab.patient_control_number(v.id)}]
     resource["status"] = ENCOUNTER_STATUS.get(v.state, "unknown")
     resource["class"] = _AMB
+    resource["type"] = [_OFFICE_VISIT]
     resource["subject"] = {"reference": f"Patient/{v.patient_id}"}
     resource["participant"] = [{"type": _PRIMARY_PERFORMER,
                                 "individual": {"reference": f"Practitioner/{v.provider_id}"}}]
@@ -417,7 +447,7 @@ _ENCOUNTER_DIAGNOSIS = [{"coding": [{"system": S.CONDITION_CATEGORY, "code": "en
                                      "display": "Encounter Diagnosis"}]}]
 
 
-def condition_resource(diagnosis: Any, visit: Any) -> Resource:
+def condition_resource(diagnosis: Any, visit: Any, settings: FhirSettings = DEFAULT_SETTINGS) -> Resource:
     """A visit diagnosis (ICD-10-CM) as an encounter-diagnosis Condition."""
     code: dict[str, Any] = {"system": S.ICD10CM, "code": diagnosis.code}
     if diagnosis.display:
@@ -428,6 +458,7 @@ def condition_resource(diagnosis: Any, visit: Any) -> Resource:
     return {
         "resourceType": "Condition",
         "id": str(diagnosis.id),
+        "identifier": [{"system": settings.system("condition"), "value": str(diagnosis.id)}],
         "clinicalStatus": _ACTIVE,
         "verificationStatus": _CONFIRMED,
         "category": _ENCOUNTER_DIAGNOSIS,
@@ -440,113 +471,188 @@ def condition_resource(diagnosis: Any, visit: Any) -> Resource:
 
 # -- Consent ---------------------------------------------------------------
 
-_PATIENT_CONSENT = [{"coding": [{"system": S.LOINC, "code": "59284-0", "display": "Patient Consent"}]}]
+_PATIENT_CONSENT = {"coding": [{"system": S.LOINC, "code": "59284-0", "display": "Patient Consent"}]}
 _CONSENT_SCOPE = {
     "treatment": ("treatment", "Treatment"),
-    "financial": ("treatment", "Treatment"),
+    # R4 has no assignment-of-benefits scope: it authorises disclosure to the
+    # payer, so it is a privacy consent, said so in its category and policy.
+    "financial": ("patient-privacy", "Privacy Consent"),
     "privacy": ("patient-privacy", "Privacy Consent"),
     "communication": ("patient-privacy", "Privacy Consent"),
 }
+_CONSENT_CATEGORY_TEXT = {"financial": "Assignment of benefits and financial responsibility",
+                          "communication": "Communication preferences"}
+_SIGNER_ROLE = {"parent": ("PRN", "parent"), "guardian": ("GUARD", "guardian"),
+                "representative": ("POWATT", "power of attorney"), "spouse": ("SPS", "spouse"),
+                "common": ("DOMPART", "domestic partner"), "child": ("CHILD", "child")}
+# What each communication choice permits: a purpose the provision names.
+_CHANNEL = {"sms": "Text messages (SMS)", "email": "Email", "voicemail": "Voicemail"}
+_CONSENT_SIGNATURE = {"system": "urn:iso-astm:E1762-95:2013", "code": "1.2.840.10065.1.12.1.7",
+                      "display": "Consent Signature"}
 
 
-def consent_resource(consent: Any) -> Resource:
-    """A consent signed at the kiosk or desk (SignedConsent)."""
-    scope_code, scope_label = _CONSENT_SCOPE.get(consent.kind, ("patient-privacy", "Privacy Consent"))
-    policy_rule: dict[str, Any] = {"text": consent.title}
-    if consent.kind == "privacy":
+def consent_resource(consent: Any, settings: FhirSettings = DEFAULT_SETTINGS) -> Resource:
+    """A consent signed at the kiosk or desk (SignedConsent), with its
+    evidence: who signed and as what (performer; a contained RelatedPerson
+    when not the patient), the exact text signed (sourceAttachment, with its
+    SHA-1 hash) and the drawn signature (a contained Provenance whose
+    signature is the PNG), and communication choices as provisions."""
+    c = consent
+    scope_code, scope_label = _CONSENT_SCOPE.get(c.kind, ("patient-privacy", "Privacy Consent"))
+    policy_rule: dict[str, Any] = {"text": c.title}
+    if c.kind == "privacy":
         policy_rule["coding"] = [{"system": S.CONSENT_POLICY, "code": "hipaa-npp",
                                   "display": "HIPAA Notice of Privacy Practices"}]
-    resource: Resource = {
-        "resourceType": "Consent",
-        "id": str(consent.id),
-        "status": "active",
-        "scope": {"coding": [{"system": S.CONSENT_SCOPE, "code": scope_code, "display": scope_label}]},
-        "category": _PATIENT_CONSENT,
-        "patient": {"reference": f"Patient/{consent.patient_id}"},
-        "dateTime": instant(consent.signed_at),
-    }
-    if consent.signer_relationship == "self":
-        resource["performer"] = [{"reference": f"Patient/{consent.patient_id}"}]
+    category = [dict(_PATIENT_CONSENT)]
+    if c.kind in _CONSENT_CATEGORY_TEXT:
+        category = [{**_PATIENT_CONSENT, "text": _CONSENT_CATEGORY_TEXT[c.kind]}]
+    patient = {"reference": f"Patient/{c.patient_id}"}
+    resource: Resource = {"resourceType": "Consent", "id": str(c.id),
+                          "meta": {"versionId": "1", "lastUpdated": instant(c.signed_at)}}
+    contained: list[dict[str, Any]] = []
+    if c.signer_relationship == "self":
+        performer = patient
+    else:
+        role = _SIGNER_ROLE.get(c.signer_relationship)
+        signer: dict[str, Any] = {"resourceType": "RelatedPerson", "id": "signer", "patient": patient,
+                                  "relationship": [{"text": c.signer_relationship}]}
+        if role:
+            signer["relationship"] = [{"coding": [{"system": S.V3_ROLE_CODE, "code": role[0],
+                                                   "display": role[1]}], "text": role[1]}]
+        signer["name"] = [{"text": c.signer_name}]
+        contained.append(signer)
+        performer = {"reference": "#signer", "display": c.signer_name}
+    signature_png = getattr(c, "signature_png", None)
+    if signature_png:
+        contained.append({
+            "resourceType": "Provenance", "id": "signature", "target": [{"reference": "#"}],
+            "recorded": instant(c.signed_at),
+            "agent": [{"who": performer if performer is patient else {"reference": "#signer"}}],
+            "signature": [{"type": [_CONSENT_SIGNATURE], "when": instant(c.signed_at),
+                           "who": performer if performer is patient else {"reference": "#signer"},
+                           "sigFormat": "image/png", "data": base64.b64encode(signature_png).decode()}]})
+    if contained:
+        resource["contained"] = contained
+    resource["identifier"] = [{"system": settings.system("consent"), "value": str(c.id)}]
+    resource["status"] = "active"
+    resource["scope"] = {"coding": [{"system": S.CONSENT_SCOPE, "code": scope_code, "display": scope_label}]}
+    resource["category"] = category
+    resource["patient"] = patient
+    resource["dateTime"] = instant(c.signed_at)
+    resource["performer"] = [performer]
     resource["organization"] = [{"reference": "Organization/practice"}]
-    resource["sourceAttachment"] = {"contentType": "text/plain", "language": consent.language,
-                                    "title": f"{consent.title} (version {consent.text_version})"}
+    text = (c.text or "").encode()
+    resource["sourceAttachment"] = {
+        "contentType": "text/plain; charset=utf-8", "language": c.language,
+        "data": base64.b64encode(text).decode(),
+        "hash": base64.b64encode(hashlib.sha1(text).digest()).decode(),  # noqa: S324 (FHIR says SHA-1)
+        "title": f"{c.title} (version {c.text_version}, signed {c.signature_method})",
+        "creation": instant(c.signed_at)}
     resource["policyRule"] = policy_rule
-    resource["provision"] = {"type": "permit"}
+    resource["provision"] = _provision(c)
     return resource
+
+
+def _provision(consent: Any) -> dict[str, Any]:
+    """Permit what was signed; for communication, a nested deny for each
+    channel the patient declined (and a permit for each one accepted)."""
+    provision: dict[str, Any] = {"type": "permit"}
+    if consent.kind != "communication":
+        return provision
+    choices = getattr(consent, "choices", None) or {}
+    nested = [{"type": "permit" if choices.get(channel) else "deny",
+               "action": [{"coding": [{"system": S.CONSENT_ACTION, "code": "disclose", "display": "Disclose"}],
+                           "text": label}]}
+              for channel, label in _CHANNEL.items() if channel in choices]
+    if nested:
+        provision["provision"] = nested
+    return provision
 
 
 # -- Claim -----------------------------------------------------------------
 
 _PROFESSIONAL = {"coding": [{"system": S.CLAIM_TYPE, "code": "professional", "display": "Professional"}]}
 _NORMAL = {"coding": [{"system": S.PROCESS_PRIORITY, "code": "normal", "display": "Normal"}]}
-_PRIMARY_ROLE = {"coding": [{"system": S.CARE_TEAM_ROLE, "code": "primary", "display": "Primary provider"}]}
+# CARIN BB professional: the rendering provider, principal/secondary diagnoses.
+_RENDERING_ROLE = {"coding": [{"system": S.CARIN_CARE_TEAM_ROLE, "code": "rendering",
+                               "display": "Rendering provider"}]}
+_PRINCIPAL = {"coding": [{"system": S.CARIN_DIAGNOSIS_TYPE, "code": "principal", "display": "principal"}]}
+_SECONDARY = {"coding": [{"system": S.CARIN_DIAGNOSIS_TYPE, "code": "secondary", "display": "secondary"}]}
+_PCN_TYPE = {"coding": [{"system": S.CARIN_IDENTIFIER_TYPE, "code": "pat",
+                         "display": "Patient Account Number"}], "text": "Patient control number"}
+_REPLACES = {"coding": [{"system": S.RELATED_CLAIM_RELATIONSHIP, "code": "prior",
+                         "display": "Prior Claim"}], "text": "Replaces"}
 
 
-def claim_resource(visit: Any, *, coverages: Iterable[Any], diagnoses: Sequence[Any] | None = None,
-                   lines: Sequence[Any] | None = None,
-                   hcpcs_system: str = S.HCPCS_HTTP) -> Resource:
-    """The professional claim of a visit.
+def claim_resource(claim: Any, *, hcpcs_system: str = S.HCPCS_HTTP,
+                   pcn_system: str = S.DEFAULT_PCN_SYSTEM) -> Resource:
+    """The professional claim as billed (a BilledClaim: see intake.models.claim).
 
-    ``coverages``: the patient's active coverages (primary first by rank);
-    the rank-1 one (else the first) is the focal insurance. ``diagnoses`` and
-    ``lines`` default to the visit's relationships; pass rows in bulk.
-    """
-    v = visit
-    diagnoses = v.diagnoses if diagnoses is None else diagnoses
-    lines = v.lines if lines is None else lines
-    sequence_of = {d.id: d.sequence for d in diagnoses}
-    active = sorted((c for c in coverages if c.status == "active"), key=lambda c: (c.rank or 9, c.id))
-    dos = v.date_of_service.isoformat()
-    pos = {"coding": [{"system": S.POS, "code": v.place_of_service}]}
-    encounter = [{"reference": f"Encounter/{v.id}"}]
+    Everything comes from the frozen record: the payers in force on the date
+    of service in their order then (the first is focal), the diagnoses, the
+    lines and the amounts; later chart edits never change it. A correction
+    names the claim it replaces in ``related``."""
+    c = claim
+    dos = c.date_of_service.isoformat()
+    pos = {"coding": [{"system": S.POS, "code": c.place_of_service}]}
+    encounter = [{"reference": f"Encounter/{c.visit_id}"}]
     items = []
-    total = 0
-    for n, line in enumerate(sorted(lines, key=lambda x: x.line_no), start=1):
-        system = S.CPT if line.system == "cpt" else hcpcs_system
-        product: dict[str, Any] = {"coding": [{"system": system, "code": line.code}]}
-        if line.display:
-            product["coding"][0]["display"] = line.display
+    for n, line in enumerate(c.lines, start=1):
+        system = S.CPT if line["system"] == "cpt" else hcpcs_system
+        product: dict[str, Any] = {"coding": [{"system": system, "code": line["code"]}]}
+        if line["display"]:
+            product["coding"][0]["display"] = line["display"]
         item: dict[str, Any] = {"sequence": n, "careTeamSequence": [1]}
-        pointers = [sequence_of[p] for p in (line.pointer1_id, line.pointer2_id, line.pointer3_id,
-                                               line.pointer4_id) if p is not None and p in sequence_of]
-        if pointers:
-            item["diagnosisSequence"] = pointers
+        if line["pointers"]:
+            item["diagnosisSequence"] = list(line["pointers"])
         item["productOrService"] = product
-        modifiers = [m for m in (line.modifier1, line.modifier2, line.modifier3, line.modifier4) if m]
-        if modifiers:
+        if line["modifiers"]:
             item["modifier"] = [{"coding": [{"system": S.CPT if m.isdigit() else hcpcs_system, "code": m}]}
-                                for m in modifiers]
+                                for m in line["modifiers"]]
         item["servicedDate"] = dos
         item["encounter"] = encounter
         item["locationCodeableConcept"] = pos
-        item["quantity"] = {"value": line.units}
-        item["unitPrice"] = money(line.unit_price_cents)
-        net = line.unit_price_cents * line.units
-        item["net"] = money(net)
-        total += net
+        item["quantity"] = {"value": line["units"]}
+        item["unitPrice"] = money(line["unit_price_cents"])
+        item["net"] = money(line["unit_price_cents"] * line["units"])
         items.append(item)
-    resource: Resource = {"resourceType": "Claim", "id": str(v.id)}
-    if v.updated_at is not None:
-        resource["meta"] = {"lastUpdated": instant(v.updated_at)}
-    resource["status"] = "active"
+    # Claim/<visit id> for the original, <visit id>-<version> for corrections
+    # (computed here, not read from a property: the bulk export passes Core rows).
+    resource: Resource = {"resourceType": "Claim",
+                          "id": str(c.visit_id) if c.version == 1 else f"{c.visit_id}-{c.version}"}
+    updated = c.updated_at or c.billed_at
+    resource["meta"] = {"versionId": "1", "lastUpdated": instant(updated)}
+    resource["identifier"] = [{"type": _PCN_TYPE, "system": pcn_system, "value": c.patient_control_number},
+                              {"system": pcn_system + "-version",
+                               "value": f"{c.patient_control_number}-{c.version}"}]
+    resource["status"] = "entered-in-error" if c.status == "entered-in-error" else "active"
     resource["type"] = _PROFESSIONAL
     resource["use"] = "claim"
-    resource["patient"] = {"reference": f"Patient/{v.patient_id}"}
+    resource["patient"] = {"reference": f"Patient/{c.patient_id}"}
     resource["billablePeriod"] = {"start": dos, "end": dos}
-    created = v.charges_locked_at or v.updated_at
-    resource["created"] = instant(created) if created else dos
+    resource["created"] = instant(c.billed_at)
     resource["provider"] = {"reference": "Organization/practice"}
     resource["priority"] = _NORMAL
-    resource["careTeam"] = [{"sequence": 1, "provider": {"reference": f"Practitioner/{v.provider_id}"},
-                             "role": _PRIMARY_ROLE}]
-    if diagnoses:
+    if c.replaces_id is not None and c.version > 1:
+        resource["related"] = [{"claim": {"reference": f"Claim/{c.visit_id}" if c.version == 2
+                                          else f"Claim/{c.visit_id}-{c.version - 1}"},
+                                "relationship": _REPLACES}]
+    member: dict[str, Any] = {"sequence": 1, "provider": {"reference": f"Practitioner/{c.provider_id}"},
+                              "responsible": True, "role": _RENDERING_ROLE}
+    rendering = getattr(c, "rendering_provider", None)
+    if rendering and rendering.get("taxonomy"):
+        member["qualification"] = _concept(S.NUCC_TAXONOMY, rendering["taxonomy"])
+    resource["careTeam"] = [member]
+    if c.diagnoses:
         resource["diagnosis"] = [
-            {"sequence": d.sequence, "diagnosisCodeableConcept": {"coding": [_coding(S.ICD10CM, d.code, d.display)]}}
-            for d in sorted(diagnoses, key=lambda d: d.sequence)]
-    focal = next((c for c in active if c.rank == 1), active[0] if active else None)
-    resource["insurance"] = [{"sequence": n, "focal": c is focal, "coverage": {"reference": f"Coverage/{c.id}"}}
-                             for n, c in enumerate(active, start=1)]
+            {"sequence": d["sequence"],
+             "diagnosisCodeableConcept": {"coding": [_coding(S.ICD10CM, d["code"], d["display"])]},
+             "type": [_PRINCIPAL if d["sequence"] == 1 else _SECONDARY]}
+            for d in c.diagnoses]
+    resource["insurance"] = [{"sequence": p["order"], "focal": p["order"] == 1,
+                              "coverage": {"reference": f"Coverage/{p['coverage_id']}"}}
+                             for p in c.payers]
     if items:
         resource["item"] = items
-    resource["total"] = money(total)
+    resource["total"] = money(c.total_cents)
     return resource

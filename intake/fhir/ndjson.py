@@ -9,7 +9,6 @@ many rows go through.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from collections.abc import Sequence as Sequence_
 from decimal import Decimal
 from typing import IO, Any
 
@@ -53,33 +52,34 @@ def patients(rows: Iterable[Any], settings: FhirSettings = M.DEFAULT_SETTINGS) -
         yield M.patient_resource(row, mrn_system=mrn_system)
 
 
-def coverages(rows: Iterable[Any], payer_of: Callable[[Any], Any]) -> Iterator[dict[str, Any]]:
+def coverages(rows: Iterable[Any], payer_of: Callable[[Any], Any],
+              settings: FhirSettings = M.DEFAULT_SETTINGS) -> Iterator[dict[str, Any]]:
     """Coverage rows; ``payer_of(row)`` gives its payer (payers are few: a dict lookup)."""
     for row in rows:
-        yield M.coverage_resource(row, payer_of(row))
+        yield M.coverage_resource(row, payer_of(row), settings)
 
 
-def related_persons(rows: Iterable[Any]) -> Iterator[dict[str, Any]]:
+def related_persons(rows: Iterable[Any], settings: FhirSettings = M.DEFAULT_SETTINGS) -> Iterator[dict[str, Any]]:
     """Coverage rows; only those whose subscriber is not the patient give a RelatedPerson."""
     for row in rows:
         if row.relationship_code != "self":
-            yield M.related_person_resource(row)
+            yield M.related_person_resource(row, settings)
 
 
-def encounters(rows: Iterable[Any]) -> Iterator[dict[str, Any]]:
+def encounters(rows: Iterable[Any], settings: FhirSettings = M.DEFAULT_SETTINGS) -> Iterator[dict[str, Any]]:
     for row in rows:
-        yield M.encounter_resource(row)
+        yield M.encounter_resource(row, settings)
 
 
-def claims(rows: Iterable[tuple[Any, Sequence_[Any], Sequence_[Any], Sequence_[Any]]],
-           settings: FhirSettings = M.DEFAULT_SETTINGS) -> Iterator[dict[str, Any]]:
-    """(visit, diagnoses, lines, coverages) tuples, one per visit."""
-    hcpcs = settings.hcpcs_system
-    for visit, diagnoses, lines, covs in rows:
-        yield M.claim_resource(visit, coverages=covs, diagnoses=diagnoses, lines=lines, hcpcs_system=hcpcs)
+def claims(rows: Iterable[Any], settings: FhirSettings = M.DEFAULT_SETTINGS) -> Iterator[dict[str, Any]]:
+    """Billed claims (BilledClaim rows); a self-pay visit's gives none."""
+    for claim in rows:
+        if not claim.self_pay:
+            yield M.claim_resource(claim, hcpcs_system=settings.hcpcs_system, pcn_system=settings.pcn_system)
 
 
-def conditions(rows: Iterable[tuple[Any, Any]]) -> Iterator[dict[str, Any]]:
+def conditions(rows: Iterable[tuple[Any, Any]],
+               settings: FhirSettings = M.DEFAULT_SETTINGS) -> Iterator[dict[str, Any]]:
     """(diagnosis, visit) pairs; the visit needs only id, patient_id and date_of_service."""
     for diagnosis, visit in rows:
-        yield M.condition_resource(diagnosis, visit)
+        yield M.condition_resource(diagnosis, visit, settings)

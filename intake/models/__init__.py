@@ -1,6 +1,7 @@
 """SQLAlchemy models: the source of truth. `__repr__` shows ids only."""
 
 from intake.models.audit import AuditEvent
+from intake.models.claim import BilledClaim
 from intake.models.coverage import CardImage, Coverage, Payer
 from intake.models.exchange import (ApiToken, BillingExport, BulkExport, ExportedVisit,
                                    SavedSearch)
@@ -12,7 +13,7 @@ from intake.models.visit import ChargeLine, Visit, VisitDiagnosis, VisitEvent
 
 __all__ = [
     "ApiToken", "BillingExport", "BulkExport", "ExportedVisit", "SavedSearch",
-    "AuditEvent", "CardImage", "ChargeLine", "Coverage", "Fee", "Patient", "Payer", "Payment",
+    "AuditEvent", "BilledClaim", "CardImage", "ChargeLine", "Coverage", "Fee", "Patient", "Payer", "Payment",
     "Practice", "Provider", "StaffSession", "User", "Visit", "VisitDiagnosis", "VisitEvent",
 ]
 

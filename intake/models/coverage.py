@@ -29,6 +29,7 @@ class Payer(IdReprMixin, db.Model):
     payer_code: Mapped[str] = mapped_column(String(20), unique=True)  # electronic payer id
     kind: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class Coverage(IdReprMixin, TimestampMixin, db.Model):
@@ -46,7 +47,9 @@ class Coverage(IdReprMixin, TimestampMixin, db.Model):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     payer_id: Mapped[int] = mapped_column(ForeignKey("payers.id"))
     rank: Mapped[int | None]
-    status: Mapped[str] = mapped_column(String(12), default="active")  # active | ended
+    # The rank it held when it ended: its order on the days it was in force.
+    last_rank: Mapped[int | None]
+    status: Mapped[str] = mapped_column(String(12), default="active")  # active | ended | in_error
     member_id: Mapped[str | None] = mapped_column(String(40))  # none for self-pay
     group_number: Mapped[str | None] = mapped_column(String(40))
     plan_name: Mapped[str | None] = mapped_column(String(120))

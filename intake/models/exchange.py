@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Date, ForeignKey, String
+from sqlalchemy import JSON, Date, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intake.extensions import db
@@ -13,6 +13,7 @@ from intake.models.base import IdReprMixin, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from intake.models.user import User
+    from intake.models.visit import Visit
 
 
 class ApiToken(IdReprMixin, db.Model):
@@ -72,6 +73,9 @@ class BulkExport(db.Model):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(String(500))
     output: Mapped[list[dict]] = mapped_column(JSON, default=list)  # [{type, file, count}]
+    patients: Mapped[list[int] | None] = mapped_column(JSON)  # Patient/$export?patient=
+    # Kick-off parameters not applied (Prefer: handling=lenient): the manifest's error file.
+    not_applied: Mapped[list[str] | None] = mapped_column(JSON)
 
     def __repr__(self) -> str:
         return f"<BulkExport id={self.id}>"
@@ -109,9 +113,12 @@ class BillingExport(IdReprMixin, db.Model):
     sha256: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int]
     visit_count: Mapped[int]
+    # The file as it was sent, so it can be downloaded again byte for byte.
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
     user: Mapped[User] = relationship()
-    visits: Mapped[list[ExportedVisit]] = relationship(back_populates="export")
+    visits: Mapped[list[ExportedVisit]] = relationship(back_populates="export",
+                                                       order_by="ExportedVisit.visit_id")
 
 
 class ExportedVisit(db.Model):
@@ -123,3 +130,4 @@ class ExportedVisit(db.Model):
     visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), primary_key=True, index=True)
 
     export: Mapped[BillingExport] = relationship(back_populates="visits")
+    visit: Mapped[Visit] = relationship()

@@ -12,15 +12,13 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 
 from intake.extensions import db
-from intake.fhir import FhirSettings, dumps
+from intake.fhir import FhirSettings, collection_bundle, dumps, transaction_bundle, visit_resources
 from intake.fhir.ndjson import dumps_pretty
-from intake.fhir import visit_bundle as fhir_visit_bundle
-from intake.fhir.api import collection_bundle, relative_resources
-from intake.models import BillingExport, Coverage, ExportedVisit, Patient, Visit
-from intake.services import FieldErrors, audit, charges, practice
+from intake.models import BilledClaim, BillingExport, Coverage, ExportedVisit, Patient, Visit
+from intake.services import FieldErrors, NotFound, audit, charges, claims, practice
 from intake.services.scrubber import Finding, scrub_visit, signed_consents
 
 
@@ -29,10 +27,20 @@ class BillingRow:
     visit: Visit
     findings: list[Finding]
     last_exported_at: datetime | None
+    claim: BilledClaim | None = None
+    last_export_id: int | None = None
 
     @property
     def ready(self) -> bool:
         return not self.findings
+
+    @property
+    def primary_payer(self) -> str | None:
+        """The payer the claim goes to: the frozen one, else the one in force."""
+        if self.claim is not None:
+            return self.claim.payers[0]["payer_name"] if self.claim.payers else None
+        payers, _ = claims.claim_payers(self.visit.patient.coverages, self.visit.date_of_service)
+        return payers[0]["payer_name"] if payers else None
 
 
 def _visits_query(date_from: date, date_to: date, payer_id: int | None) -> Any:
@@ -45,37 +53,70 @@ def _visits_query(date_from: date, date_to: date, payer_id: int | None) -> Any:
                      .selectinload(Coverage.payer))
             .order_by(Visit.date_of_service, Visit.id))
     if payer_id:
+        # The payer on the claim: the primary in force on the date of service.
         stmt = stmt.where(Visit.patient_id.in_(
             db.select(Coverage.patient_id).where(Coverage.payer_id == payer_id,
-                                                 Coverage.status == "active", Coverage.rank == 1)))
+                                                 Coverage.status != claims.VOID_STATUS)))
     return stmt
 
 
+def _primary_payer_id(row: BillingRow) -> int | None:
+    if row.claim is not None:
+        return row.claim.payers[0]["payer_id"] if row.claim.payers else None
+    payers, _ = claims.claim_payers(row.visit.patient.coverages, row.visit.date_of_service)
+    return payers[0]["payer_id"] if payers else None
+
+
 def worklist(date_from: date, date_to: date, payer_id: int | None = None) -> list[BillingRow]:
-    """Visits of the period with the scrubber's findings and when each was
-    last exported. Locked visits without findings are ready to bill."""
+    """Visits of the period with the scrubber's findings, their billed claim
+    and the last export each went in. Billed visits without findings are
+    ready to bill."""
     visits = list(db.session.execute(_visits_query(date_from, date_to, payer_id)).scalars())
     office, engine = practice.get_practice(), charges.engine()
-    exported = dict(db.session.execute(
-        db.select(ExportedVisit.visit_id, db.func.max(BillingExport.created_at))
-        .join(BillingExport, BillingExport.id == ExportedVisit.export_id)
-        .where(ExportedVisit.visit_id.in_([v.id for v in visits]))
-        .group_by(ExportedVisit.visit_id)).all()) if visits else {}
-    rows = [BillingRow(v, scrub_visit(v, practice=office, engine=engine), exported.get(v.id))
-            for v in visits]
+    ids = [v.id for v in visits]
+    exported: dict[int, tuple[datetime, int]] = {}
+    if ids:
+        for visit_id, created_at, export_id in db.session.execute(
+                db.select(ExportedVisit.visit_id, BillingExport.created_at, BillingExport.id)
+                .join(BillingExport, BillingExport.id == ExportedVisit.export_id)
+                .where(ExportedVisit.visit_id.in_(ids)).order_by(BillingExport.id)):
+            exported[visit_id] = (created_at, export_id)
+    billed = claims.latest_for(ids)
+    rows = []
+    for v in visits:
+        claim = billed.get(v.id) if v.locked else None
+        last = exported.get(v.id)
+        rows.append(BillingRow(v, scrub_visit(v, practice=office, engine=engine, claim=claim),
+                               last[0] if last else None, claim, last[1] if last else None))
+    if payer_id:
+        rows = [r for r in rows if _primary_payer_id(r) == payer_id]
     audit.record("billing.worklist", object_type="visit", detail=f"visits={len(rows)}")
     return rows
 
 
+def _claim_for(visit: Visit) -> BilledClaim | None:
+    return claims.latest(visit.id) if visit.locked else None
+
+
+def _resources(visit: Visit, claim: BilledClaim | None, office: Any, settings: FhirSettings) -> list:
+    return visit_resources(visit, practice=office, coverages=claims.coverages_to_send(visit, claim),
+                           claim=claim,
+                           consents=signed_consents(visit.patient_id), settings=settings)
+
+
 def visit_bundle(visit: Visit) -> tuple[dict, list[Finding]]:
-    """One visit's transaction Bundle, or the findings that stop it."""
+    """One visit's transaction Bundle (the preview: nothing is recorded as
+    exported), or the findings that stop it."""
     office = practice.get_practice()
-    findings = scrub_visit(visit, practice=office, engine=charges.engine())
+    claim = _claim_for(visit)
+    findings = scrub_visit(visit, practice=office, engine=charges.engine(), claim=claim)
     if findings:
         return {}, findings
     settings = FhirSettings.from_config(current_app.config)
-    return fhir_visit_bundle(visit, practice=office, findings=[], consents=signed_consents(visit.patient_id),
-                             settings=settings), []
+    entries = _resources(visit, claim, office, settings)
+    audit.record("billing.preview", patient_id=visit.patient_id, object_type="visit",
+                 object_id=visit.id)
+    return transaction_bundle(entries, bundle_id=f"visit-{visit.id}"), []
 
 
 def _record(user_id: int, date_from: date, date_to: date, file_format: str, data: bytes,
@@ -83,7 +124,7 @@ def _record(user_id: int, date_from: date, date_to: date, file_format: str, data
     visits = list(visits)
     record = BillingExport(user_id=user_id, date_from=date_from, date_to=date_to,
                            file_format=file_format, sha256=hashlib.sha256(data).hexdigest(),
-                           size_bytes=len(data), visit_count=len(visits))
+                           size_bytes=len(data), visit_count=len(visits), content=data)
     db.session.add(record)
     db.session.flush()
     for v in visits:
@@ -95,6 +136,7 @@ def _record(user_id: int, date_from: date, date_to: date, file_format: str, data
 
 
 def export_visit(visit: Visit, user_id: int) -> tuple[bytes, BillingExport]:
+    """Send one visit: its bundle as a recorded export."""
     bundle, findings = visit_bundle(visit)
     if findings:
         raise FieldErrors({"visit": [f.words for f in findings]})
@@ -112,36 +154,55 @@ def export_range(date_from: date, date_to: date, file_format: str, user_id: int,
     if date_to < date_from:
         raise FieldErrors({"date_to": ["The end is before the start."]})
     rows = worklist(date_from, date_to, payer_id)
-    ready = [r.visit for r in rows if r.ready and (include_exported or r.last_exported_at is None)]
+    ready = [r for r in rows if r.ready and (include_exported or r.last_exported_at is None)]
     held = [r for r in rows if not r.ready]
     if not ready:
         raise FieldErrors({"date_from": ["No visit in this period is ready to export."]})
     office = practice.get_practice()
     settings = FhirSettings.from_config(current_app.config)
-    bundles = [fhir_visit_bundle(v, practice=office, findings=[], consents=signed_consents(v.patient_id),
-                                 settings=settings) for v in ready]
+    per_visit = [_resources(r.visit, r.claim, office, settings) for r in ready]
     if file_format == "bundle":
-        data = dumps_pretty(collection_bundle(bundles))
+        data = dumps_pretty(collection_bundle(per_visit))
     else:
-        data = _zip_ndjson(bundles)
-    return data, _record(user_id, date_from, date_to, file_format, data, ready), held
+        data = _zip_ndjson(per_visit)
+    return data, _record(user_id, date_from, date_to, file_format, data,
+                         [r.visit for r in ready]), held
 
 
-def _zip_ndjson(bundles: list[dict]) -> bytes:
+def _zip_ndjson(per_visit: list[list]) -> bytes:
     """One NDJSON file per resource type, each resource once (a payer or the
-    practice appears in many bundles), with references as Type/id."""
+    practice appears in many visits), with references as Type/id."""
     by_type: dict[str, dict[str, bytes]] = {}
-    for bundle in bundles:
-        for resource in relative_resources(bundle):
+    for entries in per_visit:
+        for resource, _ in entries:
             by_type.setdefault(resource["resourceType"], {})[resource["id"]] = dumps(resource)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for resource_type, lines in sorted(by_type.items()):
-            archive.writestr(f"{resource_type}.ndjson", b"\n".join(lines.values()) + b"\n")
+            # A fixed timestamp: the same visits give the same bytes.
+            info = zipfile.ZipInfo(f"{resource_type}.ndjson", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, b"\n".join(lines.values()) + b"\n")
     return buffer.getvalue()
 
 
 def history(limit: int = 100) -> list[BillingExport]:
+    """The latest exports, each with its visits (and their patients) loaded."""
     return list(db.session.execute(
-        db.select(BillingExport).options(selectinload(BillingExport.user))
+        db.select(BillingExport).options(
+            selectinload(BillingExport.user),
+            selectinload(BillingExport.visits).selectinload(ExportedVisit.visit)
+            .selectinload(Visit.patient))
         .order_by(BillingExport.id.desc()).limit(limit)).scalars())
+
+
+def export_file(export_id: int) -> BillingExport:
+    """An earlier export's file, as sent (for downloading it again), audited
+    per visit: it carries their charts."""
+    record = db.session.get(BillingExport, export_id, options=[undefer(BillingExport.content)])
+    if record is None or record.content is None:
+        raise NotFound("export")
+    for link in record.visits:
+        audit.record("billing.export_redownload", patient_id=link.visit.patient_id,
+                     object_type="visit", object_id=link.visit_id, detail=f"export={record.id}")
+    return record

@@ -14,9 +14,10 @@ from intake.codes import CheckResult, CodeEngine, System, load_engine
 from intake.extensions import db
 from intake.models import ChargeLine, Visit, VisitDiagnosis
 from intake.models.visit import VisitState
-from intake.services import FieldErrors, audit, clock
+from intake.services import FieldErrors, audit, claims, clock
 from intake.services.practice import fee_for
 
+SEEN_STATES = (VisitState.CHECKED_IN, VisitState.WITH_PROVIDER, VisitState.CHECKED_OUT)
 MAX_DIAGNOSES = 12
 MAX_POINTERS = 4
 MAX_MODIFIERS = 4
@@ -212,6 +213,9 @@ def lock(visit: Visit) -> None:
     errors = []
     if visit.locked:
         errors.append("The charges are already locked.")
+    if visit.state not in SEEN_STATES:
+        errors.append("Charges can be locked only once the visit is checked in "
+                      "(a scheduled, no-show or cancelled visit has nothing to bill).")
     if not visit.lines:
         errors.append("Add at least one procedure line.")
     if not visit.diagnoses:
@@ -234,6 +238,7 @@ def lock(visit: Visit) -> None:
     db.session.flush()
     audit.record("charges.lock", patient_id=visit.patient_id, object_type="visit",
                  object_id=visit.id)
+    claims.bill(visit)  # frozen now if the visit is already checked out
 
 
 def provisional_codes(visit: Visit) -> dict[str, str]:

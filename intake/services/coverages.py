@@ -131,6 +131,7 @@ def end_coverage(coverage: Coverage, end_date: date | None = None) -> None:
     remaining = [c for c in _active(patient) if c is not coverage]
     coverage.status = "ended"
     coverage.end_date = end_date
+    coverage.last_rank = coverage.rank
     coverage.rank = None
     _assign_ranks(remaining)
     audit.record("coverage.end", patient_id=patient.id, object_type="coverage",

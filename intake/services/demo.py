@@ -70,7 +70,8 @@ def coverage_data(payer: Payer, fake: Faker, rng: random.Random) -> dict:
         "payer_id": payer.id, "member_id": member,
         "group_number": fake["en_US"].bothify("GRP-#####") if payer.kind == "commercial" else None,
         "plan_name": "PPO" if payer.kind == "commercial" else None,
-        "effective_date": date(clock.today().year, 1, 1), "end_date": None,
+        # In force since before the demo visits (CODED_DAY), so their claims have a payer.
+        "effective_date": date(CODED_DAY.year, 1, 1), "end_date": None,
         "copay_cents": rng.choice([0, 1500, 2000, 2500, 4000]) if payer.kind == "commercial" else 0,
         "relationship_code": "self",
     }

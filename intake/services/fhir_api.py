@@ -16,12 +16,14 @@ from sqlalchemy import Select, false, or_
 from sqlalchemy.orm import selectinload
 
 from intake.extensions import db
-from intake.models import (ApiToken, Appointment, Coverage, Patient, Payer, Practice, Provider,
-                           SavedSearch, ScheduleTemplate, SignedConsent, Visit, VisitDiagnosis)
+from intake.models import (ApiToken, Appointment, BilledClaim, Coverage, Patient, Payer, Practice,
+                           Provider, SavedSearch, ScheduleTemplate, SignedConsent, Visit,
+                           VisitDiagnosis)
 from intake.models.base import utcnow
 from intake.normalize import name_key
 from intake.services import audit
 
+NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 MAX_COUNT = 100
 DEFAULT_COUNT = 20
 # The parameter a POST search's paging links carry: the opaque id of its saved terms.
@@ -73,6 +75,21 @@ def _date_filter(column: Any, value: str, *, is_date: bool) -> Any:
             "gt": column >= end_v, "le": column < end_v, "lt": column < start_v}[prefix]
 
 
+def _id_filter(resource_type: str, id_column: Any, ids: list[str]) -> Any:
+    if resource_type == "Claim":
+        keys = [k for k in (claim_key(i) for i in ids) if k is not None]
+        return or_(false(), *[(BilledClaim.visit_id == v) & (BilledClaim.version == n) for v, n in keys])
+    return id_column.in_([int(v) for v in ids if is_id(v)])
+
+
+def claim_key(fhir_id: str) -> tuple[int, int] | None:
+    """Claim/12 -> (visit 12, version 1); Claim/12-3 -> (12, 3)."""
+    visit, _, version = fhir_id.partition("-")
+    if not is_id(visit) or (version and not is_id(version)):
+        return None
+    return int(visit), int(version) if version else 1
+
+
 def is_id(value: str) -> bool:
     """An id we can have issued: ASCII digits within INTEGER. (str.isdigit
     accepts '²', which int() refuses, and any length, which the database refuses.)"""
@@ -102,13 +119,42 @@ def _name_part(column: Any) -> Filter:
     return where
 
 
+def _token(value: str, system: str) -> list[str]:
+    """The values a token search matches in an identifier of `system`, per
+    FHIR: ``system|value`` only that system, ``|value`` no system (ours all
+    have one: nothing), ``value`` any system; a comma means OR."""
+    wanted = []
+    for part in _split(value):
+        if "|" in part:
+            part_system, part_value = part.split("|", 1)
+            if part_system != system or not part_value:
+                continue
+            wanted.append(part_value)
+        else:
+            wanted.append(part)
+    return wanted
+
+
+def _split(value: str) -> list[str]:
+    """A parameter's comma-separated alternatives (a '\\,' is a literal comma)."""
+    parts = re.split(r"(?<!\\),", value)
+    return [p.replace("\\,", ",") for p in parts if p]
+
+
 def _identifier(stmt: Select, value: str) -> Select:
-    """The chart with this MRN, and the chart it was merged into (which
-    carries it as an old identifier)."""
-    mrn = value.rsplit("|", 1)[-1]
-    merged_into = db.select(Patient.merged_into_id).where(Patient.mrn == mrn,
+    """The chart with this MRN (in our MRN system, or any when no system is
+    given), and the chart it was merged into (which carries it as an old
+    identifier)."""
+    mrns = _token(value, _mrn_system())
+    merged_into = db.select(Patient.merged_into_id).where(Patient.mrn.in_(mrns),
                                                           Patient.merged_into_id.is_not(None))
-    return stmt.where(or_(Patient.mrn == mrn, Patient.id.in_(merged_into)))
+    return stmt.where(or_(Patient.mrn.in_(mrns), Patient.id.in_(merged_into)))
+
+
+def _mrn_system() -> str:
+    from intake.fhir import FhirSettings
+
+    return FhirSettings.from_config(current_app.config).mrn_system
 
 
 Filter = Callable[[Select, str], Select]
@@ -136,8 +182,9 @@ SEARCH: dict[str, dict[str, Filter]] = {
         "_lastUpdated": lambda s, v: s.where(_date_filter(Visit.updated_at, v, is_date=False)),
     },
     "Claim": {
-        "patient": lambda s, v: s.where(Visit.patient_id == _ref_id(v, "Patient")),
-        "created": lambda s, v: s.where(_date_filter(Visit.charges_locked_at, v, is_date=False)),
+        "patient": lambda s, v: s.where(BilledClaim.patient_id == _ref_id(v, "Patient")),
+        "created": lambda s, v: s.where(_date_filter(BilledClaim.billed_at, v, is_date=False)),
+        "_lastUpdated": lambda s, v: s.where(_date_filter(BilledClaim.updated_at, v, is_date=False)),
     },
     "Condition": {
         "patient": lambda s, v: s.join(Visit, Visit.id == VisitDiagnosis.visit_id)
@@ -149,7 +196,7 @@ SEARCH: dict[str, dict[str, Filter]] = {
     },
     "Organization": {},
     "Practitioner": {
-        "identifier": lambda s, v: s.where(Provider.npi == v.rsplit("|", 1)[-1]),
+        "identifier": lambda s, v: s.where(Provider.npi.in_(_token(v, NPI_SYSTEM))),
     },
     "Schedule": {
         "actor": lambda s, v: s.where(Provider.id == _ref_id(v, "Practitioner")),
@@ -187,7 +234,7 @@ SORT: dict[str, dict[str, Any]] = {
                 "birthdate": Patient.birth_date, "_lastUpdated": Patient.updated_at,
                 "_id": Patient.id},
     "Encounter": {"date": Visit.date_of_service, "_lastUpdated": Visit.updated_at, "_id": Visit.id},
-    "Claim": {"created": Visit.charges_locked_at, "_id": Visit.id},
+    "Claim": {"created": BilledClaim.billed_at, "_id": BilledClaim.id},
     "Coverage": {"_id": Coverage.id},
     "Appointment": {"date": Appointment.start_at, "_lastUpdated": Appointment.updated_at,
                     "_id": Appointment.id},
@@ -201,7 +248,8 @@ def base_query(resource_type: str) -> tuple[Select, Any]:
     if resource_type == "Patient":
         return db.select(Patient).options(selectinload(Patient.merged_charts)), Patient.id
     if resource_type == "Coverage":
-        return (db.select(Coverage).where(Coverage.status == "active")
+        # Ended coverages stay readable (with their period); old claims point to them.
+        return (db.select(Coverage)
                 .options(selectinload(Coverage.payer), selectinload(Coverage.patient)), Coverage.id)
     if resource_type == "RelatedPerson":
         return (db.select(Coverage).where(Coverage.relationship_code != "self")
@@ -209,9 +257,8 @@ def base_query(resource_type: str) -> tuple[Select, Any]:
     if resource_type == "Encounter":
         return db.select(Visit).options(selectinload(Visit.provider)), Visit.id
     if resource_type == "Claim":
-        return (db.select(Visit).where(Visit.charges_locked_at.is_not(None)).options(
-            selectinload(Visit.lines), selectinload(Visit.diagnoses), selectinload(Visit.provider),
-            selectinload(Visit.patient).selectinload(Patient.coverages)), Visit.id)
+        # Billed claims only, as frozen; self-pay ones have no Claim.
+        return db.select(BilledClaim).where(BilledClaim.self_pay.is_(False)), BilledClaim.id
     if resource_type == "Condition":
         return (db.select(VisitDiagnosis).options(selectinload(VisitDiagnosis.visit)),
                 VisitDiagnosis.id)
@@ -256,7 +303,8 @@ def search(resource_type: str, params: Mapping[str, list[str]]) -> Page:
         if name in ("_count", "_offset", "_sort", "_format"):
             continue
         if name == "_id":
-            stmt = stmt.where(id_column.in_([int(v) for v in values if is_id(v)]))
+            for value in values:  # repeated: AND; comma: OR
+                stmt = stmt.where(_id_filter(resource_type, id_column, _split(value)))
             continue
         if name not in allowed:
             raise SearchError(f"Search parameter '{name}' is not supported for {resource_type}; "
@@ -337,10 +385,12 @@ def _order(resource_type: str, sort: list[str], id_column: Any) -> list[Any]:
 
 
 def organization_rows(session: Any = None) -> list[Practice | Payer]:
-    """The rows Organization resources come from: the practice, then the payers."""
+    """The rows Organization resources come from: the practice, then the payers
+    (not the self-pay "payer": it is no organization)."""
     session = session or db.session
     practice = session.get(Practice, 1)
-    payers = session.execute(db.select(Payer).order_by(Payer.id)).scalars()
+    payers = session.execute(db.select(Payer).where(Payer.kind != "self_pay")
+                             .order_by(Payer.id)).scalars()
     return ([practice] if practice is not None else []) + list(payers)
 
 
@@ -349,8 +399,8 @@ def _organization_page(params: Mapping[str, list[str]], count: int, offset: int)
         if name not in ("_count", "_offset", "_id"):
             raise SearchError(f"Search parameter '{name}' is not supported for Organization.")
     rows = organization_rows()
-    wanted = params.get("_id")
-    if wanted:
+    for value in params.get("_id", []):
+        wanted = _split(value)
         rows = [r for r in rows if organization_id(r) in wanted]
     return Page(rows=rows[offset:offset + count], total=len(rows), offset=offset, count=count)
 
@@ -367,20 +417,27 @@ def read(resource_type: str, resource_id: str) -> Any | None:
         if resource_id.startswith("payer-") and is_id(resource_id[6:]):
             return db.session.get(Payer, int(resource_id[6:]))
         return None
-    if not is_id(resource_id):
-        return None
     stmt, id_column = base_query(resource_type)
-    row = db.session.execute(stmt.where(id_column == int(resource_id))).scalar_one_or_none()
+    if resource_type == "Claim":
+        key = claim_key(resource_id)
+        if key is None:
+            return None
+        stmt = stmt.where(BilledClaim.visit_id == key[0], BilledClaim.version == key[1])
+    elif is_id(resource_id):
+        stmt = stmt.where(id_column == int(resource_id))
+    else:
+        return None
+    row = db.session.execute(stmt).scalar_one_or_none()
     if row is not None:
         audit.record("fhir.read", patient_id=patient_of(row), object_type=resource_type.lower(),
-                     object_id=int(resource_id))
+                     object_id=row.id)
     return row
 
 
 def patient_of(row: Any) -> int | None:
     if isinstance(row, Patient):
         return row.id
-    if isinstance(row, (Coverage, Visit, SignedConsent, Appointment)):
+    if isinstance(row, (Coverage, Visit, SignedConsent, Appointment, BilledClaim)):
         return row.patient_id
     if isinstance(row, VisitDiagnosis):
         return row.visit.patient_id

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from intake.extensions import db
-from intake.models import (Appointment, ChartMerge, Coverage, DuplicatePair, KioskSubmission,
+from intake.models import (Appointment, BilledClaim, ChartMerge, Coverage, DuplicatePair, KioskSubmission,
                            Patient, Payment, SignedConsent, Visit, WaitlistEntry)
 from intake.models.base import utcnow
 from intake.services import FieldErrors, NotFound, audit
@@ -38,7 +38,8 @@ class Pointer:
 
 
 POINTERS = (Pointer(Visit), Pointer(Coverage), Pointer(Payment), Pointer(SignedConsent),
-            Pointer(KioskSubmission), Pointer(Appointment), Pointer(WaitlistEntry))
+            Pointer(KioskSubmission), Pointer(Appointment), Pointer(WaitlistEntry),
+            Pointer(BilledClaim))
 # Rows that keep pointing at the chart they were written for: the audit
 # trail, the merge records and the worklist themselves, the keys (rewritten).
 STAYS = {("audit_events", "patient_id"), ("chart_merges", "survivor_id"),

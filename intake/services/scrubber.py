@@ -14,6 +14,7 @@ from typing import Any
 
 from intake.codes import CodeEngine, System
 from intake.normalize import is_valid_mbi, is_valid_npi
+from intake.services.claims import claim_payers
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,43 +32,55 @@ NOT_SEEN_STATES = {"cancelled", "no_show"}
 
 
 def scrub_visit(visit: Any, *, practice: Any, engine: CodeEngine,
-                coverages: Iterable[Any] | None = None) -> list[Finding]:
+                coverages: Iterable[Any] | None = None, claim: Any = None) -> list[Finding]:
     """Every finding for one visit, in the order a biller would fix them.
 
-    ``coverages`` defaults to ``visit.patient.coverages``; only active ones count.
+    The payers checked are the billed ``claim``'s (frozen) when there is one,
+    else those in force on the date of service among ``coverages`` (default
+    ``visit.patient.coverages``).
     """
     findings: list[Finding] = []
     add = findings.append
     if visit.state in NOT_SEEN_STATES:
         add(Finding("visit_not_seen", f"The visit is {visit.state.replace('_', '-')}: there is nothing to bill."))
+    elif visit.state != "checked_out":
+        add(Finding("not_checked_out", f"The visit is {visit.state.replace('_', ' ')}, not checked out: "
+                                       "only a visit that happened can be billed."))
     if visit.charges_locked_at is None:
         add(Finding("not_locked", "The charges are not locked: not ready for billing."))
-    _coverage_findings(visit, coverages, add)
+    if claim is not None:
+        payers, self_pay = claim.payers, claim.self_pay
+    else:
+        payers, self_pay = claim_payers(visit.patient.coverages if coverages is None else coverages,
+                                        visit.date_of_service)
+    _coverage_findings(visit.date_of_service, payers, self_pay, add)
     _npi_findings(practice, visit.provider, add)
     _code_findings(visit, engine, add)
     return findings
 
 
-def _coverage_findings(visit: Any, coverages: Iterable[Any] | None, add: Any) -> None:
-    if coverages is None:
-        coverages = visit.patient.coverages
-    active = [c for c in coverages if c.status == "active"]
-    if not active:
-        add(Finding("no_coverage", "The patient has no active coverage: add the insurance "
-                                   "(or a self-pay coverage) before billing."))
+def _coverage_findings(day: Any, payers: list[dict[str, Any]], self_pay: bool, add: Any) -> None:
+    if self_pay:
+        add(Finding("self_pay", f"The patient was self-pay on {day.isoformat()} (the date of service): "
+                                "no claim goes to a payer; collect from the patient."))
         return
-    for c in sorted(active, key=lambda c: (c.rank or 9, c.id)):
-        name = f"{_RANK.get(c.rank, 'A')} coverage ({c.payer.name})"
-        if c.payer.kind != "self_pay" and not c.member_id:
+    if not payers:
+        add(Finding("no_coverage", f"No coverage was in force on {day.isoformat()} (the date of "
+                                   "service): add the insurance with its dates (or a self-pay "
+                                   "coverage) before billing."))
+        return
+    for p in payers:
+        name = f"{_RANK.get(p['order'], 'A')} coverage ({p['payer_name']})"
+        if not p["member_id"]:
             add(Finding("member_id_missing", f"{name} has no member id."))
-        if c.payer.kind == "medicare" and c.member_id and not is_valid_mbi(c.member_id):
+        if p["payer_kind"] == "medicare" and p["member_id"] and not is_valid_mbi(p["member_id"]):
             add(Finding("medicare_not_mbi", f"{name}: the Medicare member id is not an MBI "
                                             "(11 characters, like 1EG4-TE5-MK73)."))
-        if c.relationship_code != "self":
-            missing = [label for label, value in (("family name", c.subscriber_family),
-                                                  ("given name", c.subscriber_given),
-                                                  ("date of birth", c.subscriber_birth_date))
-                       if not value]
+        if p["relationship_code"] != "self":
+            missing = [label for label, key in (("family name", "subscriber_family"),
+                                                ("given name", "subscriber_given"),
+                                                ("date of birth", "subscriber_birth_date"))
+                       if not p[key]]
             if missing:
                 add(Finding("subscriber_missing", f"{name}: the patient is not the subscriber, "
                                                   f"and the subscriber's {', '.join(missing)} "

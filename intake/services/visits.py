@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from intake.extensions import db
 from intake.models import Patient, Provider, Visit, VisitEvent
 from intake.models.visit import VisitState as S
-from intake.services import FieldErrors, NotFound, audit
+from intake.services import FieldErrors, NotFound, audit, claims
 from intake.services.clock import today
 
 # Where a visit may go from each state, and the button that does it.
@@ -105,6 +105,7 @@ def move(visit: Visit, to_state: str, *, version: int | None = None,
     db.session.flush()
     audit.record("visit.move", patient_id=visit.patient_id, object_type="visit",
                  object_id=visit.id, detail=f"{previous}->{to_state}")
+    claims.bill(visit)  # frozen now if the charges were locked before check-out
     return visit
 
 
@@ -130,6 +131,7 @@ def record_past_day(visit: Visit, times: Mapping[str, datetime], *, note: str) -
     db.session.flush()
     audit.record("visit.backfill", patient_id=visit.patient_id, object_type="visit",
                  object_id=visit.id, detail="scheduled->checked_out")
+    claims.bill(visit)
     return visit
 
 

@@ -3,11 +3,12 @@ the chart (visits, charges, diagnoses, coverages, consents, practice
 settings), holds the claims that cannot go with the reasons, writes the rest,
 has pyx12 check the file, and records it like a FHIR export.
 
-What a claim is read from (when billed claims are frozen, re-point
-``claim_for_visit`` at the frozen claim):
+What a claim is read from:
 
-- ``patient_control_number(visit)``: CLM01
-- ``coverages_in_force(patient, day)``: the payers, in order, on the date of service
+- ``vocab.patient_control_number``: CLM01, the same number as the FHIR Claim's
+- ``claims.coverages_to_send``: the payers in the billed claim's frozen order
+  (the coverages in force on the date of service when it was billed), so a
+  later coverage change or a switch to self-pay never moves an old claim
 - ``visit.lines`` / ``visit.diagnoses`` / ``visit.provider`` / ``visit.place_of_service``
 - the patient's signed ``financial`` consent: assignment of benefits and release (CLM08/CLM09)
 - the practice settings: billing provider, submitter, receiver, CLM07
@@ -28,7 +29,8 @@ from intake.extensions import db
 from intake.models import (BillingExport, Coverage, ExportedVisit, Patient, Practice, Visit,
                            X12Interchange)
 from intake.models.base import utcnow
-from intake.services import FieldErrors, NotFound, audit, billing, charges, practice
+from intake import vocab
+from intake.services import FieldErrors, NotFound, audit, billing, charges, claims, practice
 from intake.x12 import (Address, BillingProvider, Claim, InterchangeSettings, OtherPayer, Payer,
                         Person, Problem, RenderingProvider, ServiceLine, claim_problems,
                         interchange_problems, write_837p)
@@ -53,21 +55,10 @@ class Held:
 
 # ---- what the claim is read from --------------------------------------------
 
-def patient_control_number(visit: Visit) -> str:
-    """CLM01: the claim's patient control number (the claims issue's number goes here)."""
-    return f"V{visit.id:07d}"
-
-
-def coverages_in_force(patient: Patient, day: date) -> list[Coverage]:
-    """The patient's coverages in force on ``day``, primary first: started on or
-    before it and not ended before it (an ended coverage counts for the days it
-    covered). Active ones keep their rank; ended ones follow by start date."""
-    in_force = [c for c in patient.coverages
-                if c.status in ("active", "ended")
-                and (c.effective_date is None or c.effective_date <= day)
-                and (c.end_date is None or c.end_date >= day)
-                and not (c.status == "ended" and c.end_date is None)]
-    return sorted(in_force, key=lambda c: (c.rank or 9, c.effective_date or date.min, c.id))
+def billed_coverages(visit: Visit) -> list[Coverage]:
+    """The coverages the visit's claim bills, primary first: its billed claim's
+    frozen payers, or (not billed yet) those in force on the date of service."""
+    return claims.coverages_to_send(visit, claims.latest(visit.id))
 
 
 def interchange_settings(office: Practice) -> tuple[InterchangeSettings, BillingProvider]:
@@ -94,7 +85,7 @@ def claim_for_visit(visit: Visit, office: Practice, consents: Sequence[Any]) -> 
     """The visit's 837P claim to its primary payer in force on the date of
     service (other payers in force as COB), or why there can be none."""
     day = visit.date_of_service
-    insured = [c for c in coverages_in_force(visit.patient, day) if c.payer.kind != "self_pay"]
+    insured = [c for c in billed_coverages(visit) if c.payer.kind != "self_pay"]
     if not insured:
         return [f"No insurance was in force on {day:%m/%d/%Y} (the date of service): check the "
                 "coverage dates, or bill the patient; a self-pay visit gets no 837P."]
@@ -110,7 +101,7 @@ def claim_for_visit(visit: Visit, office: Practice, consents: Sequence[Any]) -> 
         for line in sorted(visit.lines, key=lambda x: x.line_no))
     provider = visit.provider
     return Claim(
-        patient_control_number=patient_control_number(visit),
+        patient_control_number=vocab.patient_control_number(visit.id),
         payer=Payer(primary.payer.name, primary.payer.payer_code), payer_responsibility="P",
         filing_indicator=FILING_INDICATOR.get(primary.payer.kind, "CI"),
         subscriber=_subscriber(primary, patient),

@@ -358,7 +358,7 @@ def test_front_desk_day(page, live_server, app, office_day, desk_shot, assert_ac
     expect(status(page)).to_have_text("Checked out.")
     page.get_by_role("button", name="Lock charges: ready for billing", exact=True).click()
     expect(status(page)).to_have_text("Charges locked: ready for billing.")
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Ready for billing")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Billed")
     expect(page.get_by_label("ICD-10-CM code", exact=True)).to_have_count(0)
     payments_section = section_of(page, "Payments for this visit")
     expect(payments_section.get_by_role("listitem")).to_have_count(2)

@@ -12,8 +12,13 @@ import pytest
 
 from intake.fhir import mappers as M
 from intake.fhir.bundle import visit_bundle
+from intake.services.claims import freeze
 from tests.fhir import r4_validators
 from tests.fhir.fhir_samples import world
+
+
+SIGNATURE_PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                              "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
 
 
 def corpus() -> dict[str, dict[str, Any]]:
@@ -30,9 +35,13 @@ def corpus() -> dict[str, dict[str, Any]]:
         "coverage-ended": M.coverage_resource(w.ended, aetna),
         "related-person": M.related_person_resource(w.coverages[1]),
         "encounter": M.encounter_resource(w.visit),
-        "claim": M.claim_resource(w.visit, coverages=w.coverages),
-        "bundle": visit_bundle(w.visit, practice=w.practice, findings=[], consents=w.consents),
+        "claim": M.claim_resource(w.claim),
+        "bundle": visit_bundle(w.visit, practice=w.practice, findings=[], coverages=w.coverages,
+                               claim=w.claim, consents=w.consents),
     }
+    correction = freeze(w.visit, w.patient.coverages, version=2, billed_at=w.claim.billed_at)
+    correction.replaces_id = 1
+    docs["claim-replacement"] = M.claim_resource(correction)
     for d in w.diagnoses:
         docs[f"condition-{d.code}"] = M.condition_resource(d, w.visit)
     for c in w.consents:
@@ -57,7 +66,12 @@ def corpus() -> dict[str, dict[str, Any]]:
     for kind in ("financial", "communication"):
         consent = world().consents[0]
         consent.kind = kind
+        consent.choices = {"sms": False, "email": True, "voicemail": False} if kind == "communication" else None
         docs[f"consent-{kind}"] = M.consent_resource(consent)
+    guardian = world().consents[0]
+    guardian.signer_relationship, guardian.signer_name = "guardian", "Maria Nowak"
+    guardian.signature_method, guardian.signature_png = "drawn", SIGNATURE_PNG
+    docs["consent-guardian-drawn"] = M.consent_resource(guardian)
     return docs
 
 

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 from intake.models import ChargeLine, Coverage, Patient, Payer, Practice, Provider, Visit, VisitDiagnosis
 from intake.models.kiosk import SignedConsent
+from intake.services.claims import freeze
 from tests.conftest import FY2026_DAY, VALID_NPI
 
 PRACTICE_NPI = "1245319599"  # Luhn-valid over 80840, invented
@@ -22,7 +23,8 @@ def at(hour: int, minute: int = 0) -> datetime:
 
 def world(**visit_overrides: object) -> SimpleNamespace:
     """practice, provider, payers, patient (2 active coverages + 1 ended),
-    a checked-out visit with 3 diagnoses and 2 locked lines, 2 consents."""
+    a checked-out visit with 3 diagnoses and 2 locked lines, 2 consents, and
+    its billed claim (frozen in memory)."""
     practice = Practice(id=1, name="Maple Street Family Medicine", address_line1="400 Maple Street",
                         city="Springfield", state="IL", postal_code="62701", phone="+12175550100",
                         npi=PRACTICE_NPI, tax_id="123456789", default_pos="11", updated_at=STAMP)
@@ -84,6 +86,7 @@ def world(**visit_overrides: object) -> SimpleNamespace:
                       text_sha256="1" * 64, signer_name="Anna Wójcik", signer_relationship="spouse",
                       signature_method="typed", signed_at=at(14, 4)),
     ]
+    claim = freeze(visit, patient.coverages, billed_at=at(15, 20))
     return SimpleNamespace(practice=practice, provider=provider, payers=[medicare, aetna],
                            patient=patient, coverages=[primary, secondary], ended=ended,
-                           visit=visit, diagnoses=dx, lines=lines, consents=consents)
+                           visit=visit, diagnoses=dx, lines=lines, consents=consents, claim=claim)

@@ -23,7 +23,7 @@ def _bundle(**kwargs):
     w = world()
     findings = scrub_visit(w.visit, practice=w.practice, engine=load_engine())
     return w, findings, visit_bundle(w.visit, practice=w.practice, findings=findings,
-                                     consents=w.consents, **kwargs)
+                                     coverages=w.coverages, claim=w.claim, consents=w.consents, **kwargs)
 
 
 def test_golden_bundle() -> None:
@@ -43,11 +43,17 @@ def test_bundle_is_deterministic_and_self_contained() -> None:
     assert bundle_problems(first) == []
     urls = [e["fullUrl"] for e in first["entry"]]
     assert all(u.startswith("urn:uuid:") for u in urls) and len(set(urls)) == len(urls)
-    assert all(e["request"]["method"] == "POST" for e in first["entry"])
+    # Every entry is a conditional update on its own business identifier.
+    assert all(e["request"]["method"] == "PUT" for e in first["entry"])
+    assert all("id" not in e["resource"] for e in first["entry"])
+    for e in first["entry"]:
+        system, value = e["request"]["url"].split("?identifier=", 1)[1].split("|", 1)
+        assert any(i.get("system") == system and i["value"] == value
+                   for i in e["resource"]["identifier"]), e["request"]["url"]
     assert b'"reference":"Patient/' not in dumps(first)
     patient = next(e for e in first["entry"] if e["resource"]["resourceType"] == "Patient")
     assert patient["fullUrl"] == full_url("Patient/42")
-    assert patient["request"]["ifNoneExist"] == f"identifier={S.DEFAULT_MRN_SYSTEM}|4815162342"
+    assert patient["request"]["url"] == f"Patient?identifier={S.DEFAULT_MRN_SYSTEM}|4815162342"
 
 
 def test_contents() -> None:
@@ -58,7 +64,8 @@ def test_contents() -> None:
     assert {k: len(v) for k, v in by_type.items()} == {
         "Organization": 3, "Practitioner": 1, "Patient": 1, "RelatedPerson": 1, "Coverage": 2,
         "Encounter": 1, "Condition": 3, "Consent": 2, "Claim": 1}
-    assert {c["id"] for c in by_type["Coverage"]} == {"100", "101"}  # the ended one stays out
+    # The ended one (2019) was not in force on the date of service.
+    assert {c["identifier"][-1]["value"] for c in by_type["Coverage"]} == {"100", "101"}
     claim = by_type["Claim"][0]
     assert [(i["sequence"], i["focal"]) for i in claim["insurance"]] == [(1, True), (2, False)]
     line = claim["item"][0]
@@ -66,9 +73,8 @@ def test_contents() -> None:
     assert line["diagnosisSequence"] == [1, 2, 3] and line["modifier"][0]["coding"][0]["code"] == "25"
     assert line["locationCodeableConcept"]["coding"][0] == {"system": S.POS, "code": "11"}
     assert claim["item"][1]["productOrService"]["coding"][0]["system"] == S.HCPCS_HTTP
-    medicare = next(c for c in by_type["Coverage"] if c["id"] == "100")
+    medicare, spouse = by_type["Coverage"]
     assert medicare["identifier"][0]["system"] == S.MBI and medicare["order"] == 1
-    spouse = next(c for c in by_type["Coverage"] if c["id"] == "101")
     assert spouse["subscriber"]["reference"] == full_url("RelatedPerson/101")
     assert spouse["relationship"]["coding"][0]["code"] == "spouse"
 
@@ -83,7 +89,8 @@ def test_hcpcs_system_is_a_setting() -> None:
 
 def test_no_claim_when_the_scrubber_finds_something() -> None:
     w = world()
-    bundle = visit_bundle(w.visit, practice=w.practice, findings=[Finding("not_locked", "x")])
+    bundle = visit_bundle(w.visit, practice=w.practice, findings=[Finding("not_locked", "x")],
+                          coverages=w.coverages, claim=w.claim)
     types = [e["resource"]["resourceType"] for e in bundle["entry"]]
     assert "Claim" not in types and "Encounter" in types
     assert bundle_problems(bundle) == []
@@ -99,7 +106,7 @@ def test_a_spouse_holding_both_plans_appears_once() -> None:
         setattr(primary, attr, getattr(secondary, attr))
     primary.member_id = "W000000001"
     primary.payer = secondary.payer
-    bundle = visit_bundle(w.visit, practice=w.practice, findings=[], consents=[])
+    bundle = visit_bundle(w.visit, practice=w.practice, findings=[], coverages=w.coverages, consents=[])
     people = [e for e in bundle["entry"] if e["resource"]["resourceType"] == "RelatedPerson"]
     assert len(people) == 1
     holders = {e["resource"]["subscriber"]["reference"] for e in bundle["entry"]

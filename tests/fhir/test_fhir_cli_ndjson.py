@@ -11,7 +11,7 @@ from flask.cli import ScriptInfo
 from intake.extensions import db
 from intake.fhir import bundle_problems, ndjson
 from intake.fhir.cli import fhir_cli
-from intake.models import Coverage, Patient, Payer, Visit
+from intake.models import BilledClaim, Coverage, Patient, Payer, Visit
 from intake.services import charges, practice
 from intake.services.scrubber import load_visit_for_claim
 from tests.fhir import r4_validators as V
@@ -60,6 +60,8 @@ def test_ndjson_from_core_rows(app, visit_id, create_coverage):
         pid = db.session.get(Visit, visit_id).patient_id
     create_coverage(pid, relationship_code="spouse", subscriber_family="Doe", subscriber_given="Ann")
     with app.app_context():
+        charges.lock(load_visit_for_claim(visit_id))  # billed now: both coverages frozen on it
+        db.session.commit()
         payers = {r.id: r for r in db.session.execute(db.select(Payer.__table__))}
         out = io.BytesIO()
         n = ndjson.write_ndjson(ndjson.patients(db.session.execute(db.select(Patient.__table__))), out)
@@ -67,8 +69,7 @@ def test_ndjson_from_core_rows(app, visit_id, create_coverage):
         n += ndjson.write_ndjson(ndjson.coverages(cov_rows, lambda r: payers[r.payer_id]), out)
         n += ndjson.write_ndjson(ndjson.related_persons(cov_rows), out)
         n += ndjson.write_ndjson(ndjson.encounters(db.session.execute(db.select(Visit.__table__))), out)
-        visit = load_visit_for_claim(visit_id)
-        n += ndjson.write_ndjson(ndjson.claims([(visit, visit.diagnoses, visit.lines, cov_rows)]), out)
+        n += ndjson.write_ndjson(ndjson.claims(db.session.execute(db.select(BilledClaim.__table__))), out)
     lines = out.getvalue().splitlines()
     assert n == len(lines) == 6
     types = [orjson.loads(line)["resourceType"] for line in lines]

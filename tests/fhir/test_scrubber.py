@@ -10,9 +10,9 @@ import pytest
 from intake.codes import load_engine
 from intake.extensions import db
 from intake.fhir import bundle_problems, visit_bundle
-from intake.services import charges, practice
+from intake.services import charges, claims, practice
 from intake.services.scrubber import load_visit_for_claim, scrub_visit, signed_consents
-from tests.conftest import FY2026_DAY
+from tests.conftest import FY2026_DAY, check_out_past_visit
 from tests.fhir import r4_validators as V
 from tests.fhir.fhir_samples import PRACTICE_NPI
 
@@ -27,6 +27,7 @@ def billed(app, create_patient, create_coverage, create_visit):
         practice.save_practice({"name": "Maple Street Family Medicine", "npi": PRACTICE_NPI,
                                 "tax_id": "12-3456789"})
         visit = load_visit_for_claim(vid)
+        check_out_past_visit(visit)
         charges.add_diagnosis(visit, "E11.9")
         charges.add_diagnosis(visit, "I10")
         charges.save_line(visit, {"code": "99213", "pointers": [1, 2], "unit_price_cents": 9000})
@@ -51,9 +52,11 @@ def test_a_clean_visit_has_no_findings_and_a_valid_bundle(app, billed):
     with app.app_context():
         visit = load_visit_for_claim(vid)
         office = practice.get_practice()
-        findings = scrub_visit(visit, practice=office, engine=load_engine())
+        claim = claims.latest(vid)
+        findings = scrub_visit(visit, practice=office, engine=load_engine(), claim=claim)
         assert findings == []
-        bundle = visit_bundle(visit, practice=office, findings=findings,
+        bundle = visit_bundle(visit, practice=office, findings=findings, claim=claim,
+                              coverages=claims.coverages_to_send(visit, claim),
                               consents=signed_consents(visit.patient_id))
         assert bundle_problems(bundle) == []
         assert V.schema_errors(bundle) == []

@@ -826,7 +826,7 @@ def test_i_every_post_without_a_token_is_refused(make_app, tmp_path):
                   "fee_id": getattr(fee, "id", 1), "device_id": device.id,
                   "resource_type": "Patient", "resource_id": str(p.id), "job_id": "x",
                   "filename": "Patient.ndjson", "step": "about", "key": "sig-treatment",
-                  "appointment_id": 1, "token": "0123456789abcdef"}
+                  "appointment_id": 1, "export_id": 1, "token": "0123456789abcdef"}
     # A pending submission (the kiosk pages need tokens now: post them).
     values["submission_id"] = 1
     values.update(pair_id=1, merge_id=1)  # worklist and merge POSTs refuse before any lookup

@@ -9,6 +9,7 @@ from flask import Response, render_template, request
 from flask_login import current_user
 
 from intake.blueprints.billing import bp
+from intake.fhir.ndjson import dumps_pretty
 from intake.forms import attach_errors
 from intake.forms.billing import ExportForm, WorklistFilter, X12ExportForm
 from intake.models.user import Role
@@ -51,13 +52,28 @@ def _x12_form(date_from: Any, date_to: Any) -> X12ExportForm:
 @bp.route("/visits/<int:visit_id>/bundle")
 @roles_required(*BILLING)
 def visit_bundle(visit_id: int) -> Any:
+    """Preview: the bundle shown, nothing recorded as exported."""
+    visit = visits.get_visit(visit_id, purpose="bundle")
+    bundle, findings = billing.visit_bundle(visit)
+    if findings:
+        return render_template("billing/not_ready.html", visit=visit,
+                               findings=[f.words for f in findings]), 409
+    response = Response(dumps_pretty(bundle), mimetype="application/fhir+json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/visits/<int:visit_id>/export", methods=["POST"])
+@roles_required(*BILLING)
+def export_visit(visit_id: int) -> Any:
+    """Send one visit: its bundle downloaded and recorded as an export."""
     visit = visits.get_visit(visit_id, purpose="bundle")
     try:
         data, record = billing.export_visit(visit, current_user.id)
     except FieldErrors as exc:
         return render_template("billing/not_ready.html", visit=visit,
                                findings=exc.errors["visit"]), 409
-    return _download(data, f"visit-{visit.id}-bundle.json", "application/fhir+json")
+    return _download(data, f"intake-export-{record.id}-visit-{visit.id}.json", "application/fhir+json")
 
 
 @bp.route("/export", methods=["POST"])
@@ -73,10 +89,9 @@ def export() -> Any:
         except FieldErrors as exc:
             attach_errors(form, exc.errors)
         else:
-            ext, mime = (("json", "application/fhir+json") if record.file_format == "bundle"
-                         else ("zip", "application/zip"))
-            name = f"intake-export-{record.id}-{record.date_from}-{record.date_to}.{ext}"
-            return _download(data, name, mime)
+            ext, mime = _kind(record.file_format)
+            return _download(data, f"intake-export-{record.id}-{record.date_from}-{record.date_to}.{ext}",
+                             mime)
     rows = billing.worklist(form.date_from.data or clock.today(), form.date_to.data or clock.today())
     filter_form = WorklistFilter(formdata=None)
     filter_form.set_payers(coverages.active_payers())
@@ -100,3 +115,23 @@ def code_rechecks() -> Any:
     """Codes on visits not yet exported that the tables now refuse: after an import,
     the codes the new release deleted or turned into headers."""
     return render_template("billing/code_rechecks.html", problems=code_tables.code_problems())
+
+
+@bp.route("/exports/<int:export_id>/file")
+@roles_required(*BILLING)
+def export_file(export_id: int) -> Any:
+    """An earlier export again, byte for byte (its checksum is on the history page)."""
+    record = billing.export_file(export_id)
+    ext, mime = _kind(record.file_format)
+    return _download(record.content, _filename(record, ext), mime)
+
+
+def _kind(file_format: str) -> tuple[str, str]:
+    return (("json", "application/fhir+json") if file_format == "bundle"
+            else ("zip", "application/zip"))
+
+
+def _filename(record: Any, ext: str) -> str:
+    if record.visit_count == 1 and record.date_from == record.date_to and record.file_format == "bundle":
+        return f"intake-export-{record.id}-visit-{record.visits[0].visit_id}.{ext}"
+    return f"intake-export-{record.id}-{record.date_from}-{record.date_to}.{ext}"

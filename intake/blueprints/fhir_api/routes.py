@@ -89,6 +89,8 @@ def _search_params(*sources: Any) -> dict[str, list[str]]:
 @bp.route("/<resource_type>")
 @token_required
 def search(resource_type: str) -> Response:
+    if resource_type not in fhir_api.SEARCH:
+        return outcome(404, "not-found", f"{resource_type} is not served here.")
     params = _search_params(request.args)
     try:
         if CONTINUATION in params:  # a POST search's paging link
@@ -107,6 +109,8 @@ def search_post(resource_type: str) -> Response:
     # The parameters come in a form body, or all in the URL with no body at all.
     if request.mimetype != FORM and (request.mimetype or request.get_data(cache=True)):
         return outcome(415, "not-supported", f"POST _search takes a {FORM} body.")
+    if resource_type not in fhir_api.SEARCH:
+        return outcome(404, "not-found", f"{resource_type} is not served here.")
     params = _search_params(request.args, request.form)
     try:
         page = fhir_api.post_search(resource_type, params, g.api_token)
@@ -161,6 +165,10 @@ def _searchset(resource_type: str, page: Page, params: dict[str, list[str]]) -> 
 def read(resource_type: str, resource_id: str) -> Response:
     if resource_type not in fhir_api.SEARCH:
         return outcome(404, "not-found", f"{resource_type} is not served here.")
+    extra = sorted(set(request.args) - {"_format"})
+    if extra:  # _summary, _elements, ...: refused, never silently ignored
+        return outcome(400, "not-supported", f"A read takes no parameters here (not {', '.join(extra)}); "
+                                             "it always returns the whole resource.")
     row = fhir_api.read(resource_type, resource_id)
     resource = resource_for(resource_type, row, _settings()) if row is not None else None
     if resource is None:
@@ -168,9 +176,25 @@ def read(resource_type: str, resource_id: str) -> Response:
     return fhir_response(resource)
 
 
+KICKOFF_PARAMS = {"_type", "_since", "_outputFormat"}
+
+
 def _kickoff(level: str) -> Response:
-    if "respond-async" not in request.headers.get("Prefer", ""):
+    """Bulk Data 2.0 kick-off. Parameters this server does not apply are
+    refused unless the client sends ``Prefer: handling=lenient`` (then the
+    manifest's error file lists them as not applied)."""
+    prefer = [p.strip() for p in request.headers.get("Prefer", "").split(",")]
+    if "respond-async" not in prefer:
         return outcome(400, "invalid", "Bulk export needs the header 'Prefer: respond-async'.")
+    accept = request.headers.get("Accept")
+    if accept and not request.accept_mimetypes["application/fhir+json"]:
+        return outcome(406, "not-supported", "Bulk export kick-off takes Accept: application/fhir+json.")
+    allowed = KICKOFF_PARAMS | ({"patient"} if level == "patient" else set())
+    unsupported = sorted(set(request.args) - allowed - {"_format"})
+    if unsupported and "handling=lenient" not in prefer:
+        return outcome(400, "not-supported",
+                       f"Not supported here: {', '.join(unsupported)}. Send 'Prefer: handling=lenient' "
+                       "to export without them (they are then listed as not applied).")
     since = None
     if request.args.get("_since"):
         try:
@@ -191,9 +215,14 @@ def _kickoff(level: str) -> Response:
         if refused:
             return outcome(403, "forbidden", f"This token may not read {', '.join(refused)}.")
         types = types or sorted(allowed)
+    patients = [p for v in request.args.getlist("patient") for p in v.split(",") if p] or None
     try:
         job = bulk.start(level, types, since, request.args.get("_outputFormat"), g.api_token,
-                         absolute(request.full_path.rstrip("?")))
+                         absolute(request.full_path.rstrip("?")), patients=patients,
+                         not_applied=unsupported,
+                         in_flight_limit=current_app.config["INTAKE_EXPORTS_IN_FLIGHT"])
+    except bulk.TooManyExports as exc:
+        return outcome(429, "throttled", str(exc), **{"Retry-After": "30"})
     except SearchError as exc:
         return outcome(400, "not-supported", str(exc))
     on_commit(lambda: tasks.run_bulk_export(job.id))  # the worker must see the job's row
@@ -241,9 +270,11 @@ def export_status(job_id: str) -> Response:
         "request": job.request_url,
         "requiresAccessToken": True,
         "output": [{"type": o["type"], "count": o["count"],
-                    "url": external_url("fhir.export_file", job_id=job.id,
-                                        filename=o["file"])} for o in job.output],
-        "error": [],
+                    "url": external_url("fhir.export_file", job_id=job.id, filename=o["file"])}
+                   for o in job.output if not o.get("error")],
+        "error": [{"type": "OperationOutcome",
+                   "url": external_url("fhir.export_file", job_id=job.id, filename=o["file"])}
+                  for o in job.output if o.get("error")],
     }
     return Response(orjson.dumps(manifest), status=200, mimetype="application/json",
                     headers={"Expires": job.expires_at.strftime("%a, %d %b %Y %H:%M:%S GMT")})
@@ -271,9 +302,11 @@ def export_file(job_id: str, filename: str) -> Response:
     return send_file(path, mimetype=NDJSON, max_age=0)
 
 
-@bp.errorhandler(404)
-def not_found(error: Any) -> Response:
-    return outcome(404, "not-found", "Not found.")
+# Errors (404, 405, 403, 429, 500, ...) are OperationOutcomes app-wide under
+# /fhir: see intake/errors.py (routing errors never reach a blueprint handler).
+
+_JSON_TYPES = ("application/fhir+json", "application/json")  # a client */* matches these too
+_JSON_FORMATS = {"json", "application/json", "application/fhir+json"}
 
 
 @bp.errorhandler(429)
@@ -284,3 +317,18 @@ def too_many(error: Any) -> Response:
 @bp.errorhandler(405)
 def not_allowed(error: Any) -> Response:
     return outcome(405, "not-supported", "This server is read-only: that method is not allowed.")
+
+
+@bp.before_request
+def json_only() -> Response | None:
+    """FHIR JSON only: XML (or anything else) asked for is refused with 406,
+    never answered in JSON as if it had been asked for."""
+    wanted = request.args.get("_format")
+    if wanted is not None and wanted not in _JSON_FORMATS:
+        return outcome(406, "not-supported", "That _format is not served; this server speaks "
+                                             "application/fhir+json only.")
+    accept = request.accept_mimetypes
+    served = _JSON_TYPES + ((NDJSON, "application/ndjson") if request.endpoint == "fhir.export_file" else ())
+    if request.headers.get("Accept") and not any(accept[t] for t in served):
+        return outcome(406, "not-supported", "This server answers in application/fhir+json only.")
+    return None
