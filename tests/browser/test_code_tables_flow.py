@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import TEST_PASSWORD
@@ -22,6 +23,9 @@ def sign_in(page: Any, username: str) -> None:
     page.get_by_label("Username", exact=True).fill(username)
     page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign in", exact=True).click()
+
+
+pytestmark = pytest.mark.browser
 
 
 def test_provisional_coding_then_admin_import(page, live_server, app, create_user, create_provider,
@@ -58,6 +62,15 @@ def test_provisional_coding_then_admin_import(page, live_server, app, create_use
     line = page.locator("tr.charge-line")
     expect(line).to_contain_text("25")
     expect(line.locator(".provisional")).to_have_count(0)  # HCPCS 2026 and CPT modifier 25 are in force
+    with app.app_context():  # the patient was seen and left: only a visit that happened is billed
+        from intake.models import Visit
+        from intake.services import visits
+
+        visit = db.session.get(Visit, visit_id)
+        for state in ("arrived", "checked_in", "with_provider", "checked_out"):
+            visits.move(visit, state, demographics_reviewed=True, insurance_reviewed=True)
+        db.session.commit()
+    page.reload()
     page.get_by_role("button", name="Lock charges: ready for billing", exact=True).click()
     expect(page.get_by_role("status").first).to_contain_text("Charges locked. Some codes are provisional")
     expect(page.get_by_role("heading", level=1)).to_contain_text("billing holds it")
@@ -108,4 +121,4 @@ def test_provisional_coding_then_admin_import(page, live_server, app, create_use
     # -- The visit is no longer provisional --
     page.goto(f"/staff/visits/{visit_id}")
     expect(page.locator(".provisional")).to_have_count(0)
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Ready for billing")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Billed")
