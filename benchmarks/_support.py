@@ -302,7 +302,7 @@ def gunicorn_server(instance: Path, workers: int | None = 2, env: dict[str, str]
         SERVER_PIDS[url] = proc.pid
         yield url
     finally:
-        _stop(proc)
+        stop_process_group(proc)
         log.close()
 
 
@@ -329,11 +329,11 @@ def background_worker(instance: Path, env: dict[str, str] | None = None) -> Iter
                                + (instance / "worker.log").read_text(errors="replace")[-3000:])
         yield proc.pid
     finally:
-        _stop(proc)
+        stop_process_group(proc)
         log.close()
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def stop_process_group(proc: subprocess.Popen) -> None:
     """SIGTERM to the process group, SIGKILL if it lingers."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)

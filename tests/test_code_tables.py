@@ -14,6 +14,7 @@ from intake.extensions import db
 from intake.models import AuditEvent, Visit
 from intake.services import charges, code_tables
 from tests.codes.conftest import FIXTURES
+from tests.conftest import check_out_past_visit
 
 DEC = date(2026, 12, 4)  # after ICD-10-CM FY2026 ends: diagnoses are provisional
 
@@ -31,6 +32,7 @@ def held(app, create_patient, create_visit):
     vid = create_visit(pid, day=DEC)
     with app.app_context():
         visit = db.session.get(Visit, vid)
+        check_out_past_visit(visit)  # only a visit that happened is billed
         charges.add_diagnosis(visit, "E11.9")
         charges.add_diagnosis(visit, "E78.5")
         charges.save_line(visit, {"code": "G0439", "modifiers": ["25"], "pointers": [1, 2],
