@@ -24,7 +24,7 @@ from intake.blueprints.kiosk.access import (clear_device_cookie, cookie_device,
 from intake.extensions import limiter, login_manager
 from intake.forms import attach_errors
 from intake.forms.kiosk import (FORM_STEPS, STEP_FORMS, STEPS, EnrollForm,
-                                KioskButtonForm, KioskForm, date_pattern)
+                                KioskButtonForm, KioskForm)
 from intake.inputs import body_limit, cards
 from intake.limits import per_device
 from intake.security import public
@@ -285,7 +285,7 @@ def step(step: str) -> Any:
                            steps=STEPS, done=kiosk.completed_steps(draft),
                            cards=kiosk.draft_cards(draft),
                            signatures=kiosk.draft_signatures(draft),
-                           consents=kiosk.CONSENTS, date_pattern=date_pattern(),
+                           consents=kiosk.CONSENTS,
                            idle=_idle_settings(), previous=_previous(step)), status
 
 
