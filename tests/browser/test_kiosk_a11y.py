@@ -14,9 +14,11 @@ from playwright.sync_api import expect
 
 from intake import vocab
 from tests.browser.conftest import WCAG_TAGS
-from tests.browser.test_kiosk_flow import app, draw_signature, enroll, kshot, tablet_page  # noqa: F401
+from tests.browser import test_kiosk_flow as flow
+from tests.browser.test_kiosk_flow import card_picture, draw_signature, enroll
 
 pytestmark = pytest.mark.browser
+app, kshot, tablet_page = flow.app, flow.kshot, flow.tablet_page  # the kiosk flow's fixtures
 
 # The button that chooses each language on the start screen (its own name).
 LANGUAGE_BUTTON = {code: vocab.LANGUAGE_ENDONYMS[code] for code in vocab.KIOSK_LANGUAGES}
@@ -58,8 +60,6 @@ def _contrast_js() -> str:
 @pytest.mark.parametrize("language", vocab.KIOSK_LANGUAGES)
 def test_every_kiosk_page_and_state_passes_axe(tablet_page, live_server, kshot,
                                                assert_accessible, language, tmp_path):
-    from tests.browser.test_kiosk_flow import card_picture
-
     kiosk = tablet_page
     enroll(kiosk, live_server.app)
     assert_accessible(kiosk, "language screen")
