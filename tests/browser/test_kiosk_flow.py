@@ -256,14 +256,21 @@ def test_idle_kiosk_warns_then_wipes(tablet_page, live_server, kshot, assert_acc
     warning = kiosk.get_by_role("alertdialog")
     expect(warning).to_be_visible(timeout=5_000)
     expect(warning).to_contain_text("Czy nadal Pan/Pani tu jest?")
+    # What was typed is hidden under the warning, not merely dimmed.
+    expect(kiosk.locator("[name=given_name]")).to_be_hidden()
+    expect(kiosk.locator("#main")).to_be_hidden()
     kshot(kiosk, "idle-warning")
     assert_accessible(kiosk, "idle warning")
     # "I am still here" keeps everything...
     warning.get_by_role("button").click()
     expect(warning).to_be_hidden()
+    expect(kiosk.locator("[name=given_name]")).to_be_visible()
     expect(kiosk.locator("[name=given_name]")).to_have_value("Zoë")
     # ...and doing nothing wipes it and returns to the language screen.
     expect(kiosk).to_have_url(re.compile(r"/kiosk/$"), timeout=10_000)
+    # In the cleared session's language (Polish here), and in English for whoever comes next.
+    expect(kiosk.locator(".kiosk-notice [lang=pl]")).to_have_text(
+        "Formularz został wyczyszczony, ponieważ przez pewien czas nikt go nie używał.")
     expect(kiosk.get_by_text("The form was cleared because nobody used it for a while.")).to_be_visible()
     kshot(kiosk, "idle-wiped")
     assert_accessible(kiosk, "language screen after an idle wipe")

@@ -244,3 +244,18 @@ def test_medicare_member_id_and_subscriber_rules(app, tablet):
     response = tablet.post("/kiosk/step/insurance", data={"has_insurance": "no",
                                                          "primary_member_id": "123"})
     assert response.headers["Location"].endswith("/kiosk/step/consents")
+
+
+@pytest.mark.parametrize(("language", "cleared"), [
+    ("es", "Se borró todo. Puede empezar de nuevo."),
+    ("pl", "Wszystko zostało wyczyszczone. Można zacząć od nowa."),
+])
+def test_start_over_says_so_in_the_patients_language(app, tablet, language, cleared):
+    tablet.post("/kiosk/start", data={"language": language})
+    tablet.post("/kiosk/step/about", data=ABOUT)
+    assert tablet.post("/kiosk/reset", data={"reason": "restart"}).status_code == 302
+    page = _text(tablet.get("/kiosk/"))
+    assert f'<p lang="{language}" class="mb-1">{cleared}</p>' in page
+    assert "Everything was cleared. You can start again." in page  # and for the next person
+    assert "Nunes" not in page and '<html lang="en">' in page
+    assert cleared not in _text(tablet.get("/kiosk/"))  # said once
