@@ -428,3 +428,25 @@ def test_a_past_day_is_filled_in_through_the_same_moves(app, create_patient, cre
         with pytest.raises(FieldErrors):  # not for today's visits: the board does those
             visits.record_past_day(db.session.get(Visit, today_visit), times, note="x")
         db.session.rollback()
+
+
+def test_registration_has_no_default_sex(app, desk):
+    page = desk.get("/staff/patients/new").get_data(as_text=True)
+    sex = page[page.index('name="sex"'):]
+    sex = sex[:sex.index("</select>")]
+    assert '<option value="">— choose —</option>' in sex and "selected" not in sex
+    response = desk.post("/staff/patients/new", data={"family_name": "Quint", "given_name": "Ada",
+                                                      "birth_date": "1990-01-02"})
+    assert response.status_code == 422 and "Choose the patient&#39;s sex." in response.get_data(as_text=True)
+
+
+def test_register_from_a_search_starts_with_what_was_searched(app, desk):
+    """The search's Register button POSTs the term: names never in the URL."""
+    response = desk.post("/staff/patients/new", data={"q": "Sanches, Miguel Ángel 04/12/1980"})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'name="family_name" required type="text" value="Sanches"' in page
+    assert 'value="Miguel Ángel"' in page and 'value="1980-04-12"' in page
+    assert "is-invalid" not in page  # nothing judged yet
+    search = desk.post("/staff/", data={"q": "nobody here"}).get_data(as_text=True)
+    assert 'formaction="/staff/patients/new"' in search
