@@ -450,3 +450,36 @@ def test_register_from_a_search_starts_with_what_was_searched(app, desk):
     assert "is-invalid" not in page  # nothing judged yet
     search = desk.post("/staff/", data={"q": "nobody here"}).get_data(as_text=True)
     assert 'formaction="/staff/patients/new"' in search
+
+
+def test_check_in_shows_the_coverage_in_force(app, desk, create_patient, create_visit,
+                                              create_coverage):
+    """The check-in box asks whether insurance was reviewed: what to review is beside it."""
+    import io
+
+    from PIL import Image
+
+    pid = create_patient()
+    vid = create_visit(pid)  # today: it can arrive
+    create_coverage(pid, member_id="W123456789", copay_cents=3500, effective_date=date(2025, 1, 1))
+    ended = create_coverage(pid, kind="medicare", member_id="1EG4TE5MK73",
+                            effective_date=date(2024, 1, 1),
+                            end_date=FY2026_DAY - timedelta(days=30))
+    picture = io.BytesIO()
+    Image.new("RGB", (320, 200), "navy").save(picture, "PNG")
+    picture.seek(0)
+    with app.app_context():
+        primary = db.session.execute(db.select(Patient).filter_by(id=pid)).scalar_one().coverages
+        cov_id = next(c.id for c in primary if c.member_id == "W123456789")
+    desk.post(f"/staff/patients/{pid}/coverages/{cov_id}/cards",
+              data={"side": "front", "image": (picture, "front.png")},
+              content_type="multipart/form-data")
+    assert desk.post(f"/staff/visits/{vid}/move", data={"to_state": "arrived"}).status_code == 302
+    response = desk.get(f"/staff/visits/{vid}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, page[-3000:]
+    box = page[page.index('id="check-in"'):]
+    box = box[:box.index("</form>")]
+    assert "W123456789" in box and "$35.00" in box and "Primary" in box
+    assert "1EG4TE5MK73" not in box, ended  # ended before the visit: not in force
+    assert 'class="card-thumb-small"' in box

@@ -16,7 +16,7 @@ from intake.forms.desk import (ChargeLineForm, DayForm, DiagnosisForm, MoveForm,
                                VisitForm, VoidForm)
 from intake.models.user import Role
 from intake.security import roles_required
-from intake.services import FieldErrors, charges, clock, patients, payments, practice, visits
+from intake.services import FieldErrors, charges, clock, coverages, patients, payments, practice, visits
 from intake.services.schedule import board as schedule_board
 from intake.templating import render_form
 
@@ -89,6 +89,7 @@ def _visit_page(v: Any, status: int = 200, **forms: Any) -> Any:
     return render_template("staff/visit.html", visit=v, moves=visits.allowed_moves(v),
                            labels=visits.STATE_LABELS, payments=payments.payments_for_visit(v),
                            action_form=ToggleForm(), zone=clock.practice_zone(),
+                           coverages=coverages.in_force(v.patient, v.date_of_service),
                            **context), status
 
 
