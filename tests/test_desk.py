@@ -9,6 +9,7 @@ import pytest
 from intake.extensions import db
 from intake.models import ChargeLine, Patient, Payment, Visit, VisitEvent
 from intake.services import FieldErrors, charges, payments, practice, visits
+from intake.templating import money
 from tests.conftest import FY2026_DAY
 
 
@@ -265,6 +266,28 @@ def test_code_search_endpoint(desk):
 def _pay(desk, pid, **data):
     form = {"visit_id": "0", "kind": "copay", "method": "cash", "amount": "25.00", **data}
     return desk.post(f"/staff/patients/{pid}/payments/new", data=form)
+
+
+def test_receipt_is_one_a_patient_would_keep(app, desk, create_patient, billable_visit):
+    """Office details, the MRN and the balance left; the green banner not printed."""
+    pid = create_patient()
+    vid = billable_visit(pid)
+    with app.app_context():
+        office = practice.get_practice()
+        db.session.add(office)
+        office.name, office.address_line1, office.city = "Lakeside Family Care", "1 Shore Rd", "Evanston"
+        office.state, office.postal_code, office.phone = "IL", "60201", "+18475550100"
+        db.session.commit()
+        mrn = db.session.get(Patient, pid).mrn
+        charged = _visit(vid).total_cents
+    response = _pay(desk, pid, visit_id=str(vid), amount="25.00")
+    page = desk.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Lakeside Family Care" in page and "1 Shore Rd" in page and "(847) 555-0100" in page
+    assert f"<dd class=\"col-6\">{mrn}</dd>" in page
+    balance = page[page.index('id="balance-after"'):].split("</dd>", 1)[0]
+    assert charged > 2500 and money(charged - 2500) in balance, (balance, charged)
+    banner = page[:page.index("Payment recorded")].rsplit("<div", 1)[1]
+    assert "d-print-none" in banner
 
 
 def test_payment_receipt_and_void(app, desk, seen):

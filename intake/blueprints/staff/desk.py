@@ -254,6 +254,7 @@ def new_payment(patient_id: int) -> Any:
 def receipt(payment_id: int) -> Any:
     payment = payments.get_payment(payment_id)
     return render_template("staff/receipt.html", payment=payment, office=practice.get_practice(),
+                           balance=payments.balance_after(payment),
                            void_form=VoidForm(formdata=None), zone=clock.practice_zone())
 
 
@@ -271,6 +272,7 @@ def void_payment(payment_id: int) -> Any:
             flash(f"Payment {payment.receipt_number} voided.", "success")
             return redirect(url_for("staff.receipt", payment_id=payment.id))
     return render_template("staff/receipt.html", payment=payment, office=practice.get_practice(),
+                           balance=payments.balance_after(payment),
                            void_form=form, zone=clock.practice_zone()), 422
 
 
