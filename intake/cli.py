@@ -84,8 +84,12 @@ def init_command() -> None:
     if added:
         click.echo(f"Added {added} starter payers.")
     if admin is not None and generated:
-        click.echo(f"Created admin account 'admin' with password: {generated}")
+        # Plain lines, set apart: the one thing from the first run to copy down.
+        click.echo("")
+        click.echo("Created admin account 'admin' with password:")
+        click.echo(f"    {generated}")
         click.echo("This password is shown once. Change it after signing in.")
+        click.echo("")
     elif admin is not None:
         click.echo("Created admin account 'admin' with the password from INTAKE_ADMIN_PASSWORD.")
 

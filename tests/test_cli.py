@@ -105,3 +105,17 @@ def booking_day(appt):
     from intake.services.schedule.booking import day_of
 
     return day_of(appt)
+
+
+def test_make_run_prints_the_address_on_a_plain_line(capsys, monkeypatch):
+    """gunicorn's own lines are JSON; the address someone looks for is not."""
+    import runpy
+    from pathlib import Path
+
+    monkeypatch.setenv("HOST", "127.0.0.1")
+    monkeypatch.setenv("PORT", "5000")
+    settings = runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
+    settings["when_ready"](object())
+    lines = capsys.readouterr().out.splitlines()
+    assert "intake is running: open http://localhost:5000/ (stop with Ctrl+C)" in lines
+    assert not any("\x1b[" in line or line.startswith("{") for line in lines)
