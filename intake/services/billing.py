@@ -34,6 +34,11 @@ class BillingRow:
     def ready(self) -> bool:
         return not self.findings
 
+    @property
+    def in_progress(self) -> bool:
+        """Not seen yet or still in the office: nothing to bill, nothing to fix yet."""
+        return self.visit.state != "checked_out" and not self.visit.locked
+
 
 def _visits_query(date_from: date, date_to: date, payer_id: int | None) -> Any:
     stmt = (db.select(Visit)
