@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 from intake.cli import cli
 from intake.extensions import db
 from intake.models import Coverage, Patient, User
@@ -74,6 +77,38 @@ def test_demo_creates_synthetic_patients(app, runner):
             assert visit.arrived_at <= visit.checked_in_at <= visit.roomed_at <= visit.checked_out_at
             assert visit.checked_out_at.date() == visit.date_of_service
             assert isinstance(events[-1], VisitEvent) and events[-1].note == "demo history"
+
+
+def test_demo_is_believable_and_says_what_it_made(app, runner, create_user):
+    """Ages fit coverages, history spread over weeks and staff, copays dated
+    when they were taken; it prints what it made and how to enroll the kiosk."""
+    from intake.models import KioskDevice, Payment, Visit
+    from intake.services import kiosk
+    from intake.services.demo import age
+
+    create_user("receptionist")
+    create_user("receptionist")
+    result = runner.invoke(cli, ["demo", "--patients", "60", "--seed", "11", "--kiosk", "2"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"Added 60 synthetic patients with coverages, \d+ visits .*"
+                     r"\d+ copays taken by \d+ staff accounts, \d+ appointments and "
+                     r"2 kiosk submissions to review\.", result.output), result.output
+    code = result.output.split("/kiosk/enroll on a tablet (or another browser) and type:")[1].split()[0]
+    with app.app_context():
+        for cov in db.session.execute(db.select(Coverage)).scalars():
+            if cov.payer.kind == "medicare":
+                assert age(cov.patient.birth_date) >= 65, cov.patient.birth_date
+        days = {v.date_of_service for v in db.session.execute(
+            db.select(Visit).filter_by(state="checked_out")).scalars()}
+        assert len(days) >= 5 and max(days) - min(days) >= timedelta(days=21)
+        paid = db.session.execute(db.select(Payment)).scalars().all()
+        assert len({p.received_by_id for p in paid}) >= 2
+        assert len({p.received_at.date() for p in paid}) >= 5
+        for p in paid:
+            assert p.amount_cents == next(c.copay_cents for c in p.patient.coverages
+                                          if c.is_active and c.copay_cents)
+        device, _token = kiosk.enroll(code)
+        assert db.session.get(KioskDevice, device.id).name == "Demo tablet"
 
 
 def test_demo_builds_a_believable_schedule(app, runner):
