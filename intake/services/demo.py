@@ -214,7 +214,6 @@ def create_demo_patients(count: int, seed: int | None = None,
 def create_demo_kiosk_submissions(count: int, seed: int | None = None) -> int:
     """Pending kiosk submissions from a demo tablet, as if patients had used
     it: typed signatures, one insurance each. They wait in the review queue."""
-    from intake.models import KioskDevice
     from intake.services import kiosk
 
     rng = random.Random(seed)
