@@ -212,3 +212,45 @@ def test_consent_texts_are_shown_whole_at_tablet_size(browser, live_server, ksho
         kshot(kiosk, "consents-1024")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("size", [(390, 844), (1024, 768)])
+def test_kiosk_fits_a_phone_and_a_landscape_tablet(browser, live_server, size):
+    """Nothing wider than the screen at phone and tablet sizes, the date boxes included."""
+    width, height = size
+    context = browser.new_context(base_url=live_server.url, locale="en-US", has_touch=True,
+                                  viewport={"width": width, "height": height})
+    context.set_default_timeout(10_000)
+    try:
+        kiosk = context.new_page()
+        enroll(kiosk, live_server.app)
+        flow.KIOSK_SHOTS.mkdir(parents=True, exist_ok=True)
+        for step in ("language", "about", "contact", "emergency", "insurance", "consents"):
+            if step == "language":
+                kiosk.goto("/kiosk/")
+            elif step == "about":
+                kiosk.get_by_role("button", name=re.compile("^Bahasa Indonesia")).click()
+            else:
+                kiosk.goto(f"/kiosk/step/{step}")
+            wide = kiosk.evaluate("document.documentElement.scrollWidth")
+            assert wide <= width, f"{step} is {wide}px wide at {width}px"
+            kiosk.screenshot(path=str(flow.KIOSK_SHOTS / f"size-{width}-{step}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("app", [{"INTAKE_KIOSK_IDLE_WARNING_SECONDS": 1,
+                                  "INTAKE_KIOSK_IDLE_TIMEOUT_SECONDS": 600}], indirect=True)
+@pytest.mark.parametrize("language", vocab.KIOSK_LANGUAGES)
+def test_idle_warning_in_every_language(tablet_page, live_server, assert_accessible, language):
+    """The idle warning: in the patient's language, what was typed hidden behind it, axe-clean."""
+    kiosk = tablet_page
+    enroll(kiosk, live_server.app)
+    kiosk.get_by_role("button", name=re.compile("^" + LANGUAGE_BUTTON[language])).click()
+    kiosk.locator("[name=family_name]").fill("Nunes")
+    warning = kiosk.get_by_role("alertdialog")
+    expect(warning).to_be_visible(timeout=5_000)
+    expect(kiosk.locator("[name=family_name]")).to_be_hidden()
+    assert_accessible(kiosk, f"idle warning ({language})")
+    warning.get_by_role("button").click()
+    expect(kiosk.locator("[name=family_name]")).to_have_value("Nunes")
