@@ -43,3 +43,11 @@ def on_exit(server):
         return
     if hasattr(app, "app_context"):
         anchor_at_shutdown(app)
+
+
+def when_ready(server):
+    """The address on a plain line of its own, after the JSON log lines:
+    what someone who typed `make run` looks for."""
+    host, _, port = bind.rpartition(":")
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "") else host
+    print(f"\nintake is running: open http://{shown}:{port}/ (stop with Ctrl+C)\n", flush=True)

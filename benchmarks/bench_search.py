@@ -13,6 +13,7 @@ commit that writes it (chained and fsynced), over a fixed mix of queries:
   phone         a mobile number as typed, '(312) 555-0143'
   mrn           a 10-digit MRN
   name + dob    'ross 11/04/2000'
+  full name     'maria jose de la cruz', 'de la cruz, maria jose'
 
 Per kind: the median over rounds of the mean time per search. Also shown, not
 judged: the same searches without the audit commit (the query alone), so
@@ -62,6 +63,9 @@ def queries(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
         "phone": [phone(r) for r in picks],
         "mrn": [r["mrn"] for r in picks],
         "name + dob": [f"{r['family_norm'].split()[0]} {dob(r)}" for r in picks],
+        # Whole names typed given-first and with a comma (issue 21: every reading).
+        "full name": [f"{r['given_norm']} {r['family_norm']}" for r in picks[:3]]
+        + [f"{r['family_norm']}, {r['given_norm']}" for r in picks[3:]],
     }
 
 

@@ -84,8 +84,12 @@ def init_command() -> None:
     if added:
         click.echo(f"Added {added} starter payers.")
     if admin is not None and generated:
-        click.echo(f"Created admin account 'admin' with password: {generated}")
+        # Plain lines, set apart: the one thing from the first run to copy down.
+        click.echo("")
+        click.echo("Created admin account 'admin' with password:")
+        click.echo(f"    {generated}")
         click.echo("This password is shown once. Change it after signing in.")
+        click.echo("")
     elif admin is not None:
         click.echo("Created admin account 'admin' with the password from INTAKE_ADMIN_PASSWORD.")
 
@@ -133,9 +137,17 @@ def demo_command(count: int, kiosk_count: int, seed: int | None) -> None:
 
     audit.act_as("cli:demo")
     payers.seed_payers()
-    # Demo payments need someone who took them: the first receptionist or admin.
-    staff = db.session.execute(db.select(User.id).where(User.role.in_([R.RECEPTIONIST, R.ADMIN]))
-                               .order_by(User.id)).scalars().first()
+    from intake.models import KioskSubmission, Payment, Visit
+
+    # Demo payments need someone who took them: spread over the desk's staff.
+    staff = list(db.session.execute(db.select(User.id).where(
+        User.role.in_([R.RECEPTIONIST, R.ADMIN])).order_by(User.id)).scalars())
+
+    def counts() -> tuple[int, int, int]:
+        return tuple(db.session.execute(db.select(db.func.count()).select_from(model)).scalar_one()
+                     for model in (Visit, Payment, KioskSubmission))
+
+    visits_before, payments_before, _ = counts()
     batch = 500
     with click.progressbar(length=count, label="Creating patients") as bar:
         for i, _ in enumerate(demo.create_demo_patients(count, seed=seed, staff_id=staff), start=1):
@@ -147,9 +159,19 @@ def demo_command(count: int, kiosk_count: int, seed: int | None) -> None:
     from intake.services.schedule import demo as schedule_demo
 
     booked = schedule_demo.create_demo_schedule(seed=seed)
+    code = demo.demo_kiosk_code()
+    visits_after, payments_after, _ = counts()
     db.session.commit()
-    click.echo(f"Added {count} synthetic patients, {kiosk_count} kiosk submissions to review "
-               f"and {booked} appointments.")
+    minutes = current_app.config["INTAKE_KIOSK_ENROLL_CODE_MINUTES"]
+    click.echo(f"Added {count} synthetic patients with coverages, "
+               f"{visits_after - visits_before} visits (past ones coded and locked, some today), "
+               f"{payments_after - payments_before} copays taken by {len(staff)} staff account"
+               f"{'' if len(staff) == 1 else 's'}, {booked} appointments and "
+               f"{kiosk_count} kiosk submissions to review.")
+    click.echo("")
+    click.echo("To try the kiosk, open /kiosk/enroll on a tablet (or another browser) and type:")
+    click.echo(f"    {code}")
+    click.echo(f"It works once, within {minutes} minutes (Admin -> Kiosks issues new ones).")
 
 
 @cli.group("tokens")

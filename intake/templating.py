@@ -27,6 +27,20 @@ def local_date(value: date | None) -> str:
     return format_date(value, format="long") if value else ""
 
 
+def practice_time(value: datetime | None, fmt: str = "%m/%d/%Y %I:%M %p", zone: bool = True) -> str:
+    """A stored (UTC) moment in the practice's own time, the zone named
+    (03/14/2026 09:05 AM CDT): staff pages never show raw UTC."""
+    if value is None:
+        return ""
+    from intake.services.clock import practice_zone
+
+    if value.tzinfo is None:  # SQLite hands back naive UTC
+        from datetime import timezone
+        value = value.replace(tzinfo=timezone.utc)
+    local = value.astimezone(practice_zone())
+    return local.strftime(fmt + (" %Z" if zone else ""))
+
+
 def render_form(template: str, form: Any, **context: Any) -> tuple[str, int]:
     """A page with `form` on it (as `form`): 422 when the form has errors, so
     the typed values come back with a message next to each field; else 200."""
@@ -35,7 +49,7 @@ def render_form(template: str, form: Any, **context: Any) -> tuple[str, int]:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(phone=format_phone, money=money, us_date=us_date,
-                                 local_date=local_date,
+                                 local_date=local_date, practice_time=practice_time,
                                  payment_kind=lambda k: vocab.PAYMENT_KINDS.get(k, k),
                                  payment_method=lambda m: vocab.PAYMENT_METHODS.get(m, m))
 

@@ -40,9 +40,28 @@ def _range():
 
 
 def test_work_list_shows_findings_in_words(billing_client, visits_):
-    page = billing_client.get("/billing/?date_from=2026-03-01&date_to=2026-03-31").get_data(as_text=True)
+    page = billing_client.get("/billing/?date_from=2026-03-01&date_to=2026-03-31&show=all")
+    page = page.get_data(as_text=True)
     assert "1 ready" in page
     assert "not locked" in page and "coverage" in page.lower()
+
+
+def test_work_list_leaves_unseen_visits_out_and_filters_ready(billing_client, visits_):
+    """A visit not seen yet is not a claim 'with findings'; 'Ready only' shows
+    just what can go; the date boxes show the range that applies."""
+    base = "/billing/?date_from=2026-03-01&date_to=2026-03-31"
+    page = billing_client.get(base).get_data(as_text=True)
+    summary = page[page.index('id="billing-summary"'):].split("</p>", 1)[0]
+    assert "1 ready</strong>, 0 with findings; 1 not seen yet or still in the office" in summary
+    assert "Okafor" not in page and "not locked" not in page
+    ready_only = billing_client.get(base + "&show=ready").get_data(as_text=True)
+    assert ready_only.count('class="billing-row"') == 1
+    assert '<option selected value="ready">Ready only</option>' in ready_only
+    everything = billing_client.get(base + "&show=all").get_data(as_text=True)
+    assert "Okafor" in everything
+    default = billing_client.get("/billing/").get_data(as_text=True)
+    boxes = default[default.index('id="date_from"') - 200:default.index('id="date_to"') + 200]
+    assert 'value=""' not in boxes and boxes.count('value="20') == 2
 
 
 def test_preview_is_not_an_export_and_export_is_recorded(app, billing_client, visits_):

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 from intake.cli import cli
 from intake.extensions import db
 from intake.models import Coverage, Patient, User
@@ -76,6 +79,38 @@ def test_demo_creates_synthetic_patients(app, runner):
             assert isinstance(events[-1], VisitEvent) and events[-1].note == "demo history"
 
 
+def test_demo_is_believable_and_says_what_it_made(app, runner, create_user):
+    """Ages fit coverages, history spread over weeks and staff, copays dated
+    when they were taken; it prints what it made and how to enroll the kiosk."""
+    from intake.models import KioskDevice, Payment, Visit
+    from intake.services import kiosk
+    from intake.services.demo import age
+
+    create_user("receptionist")
+    create_user("receptionist")
+    result = runner.invoke(cli, ["demo", "--patients", "60", "--seed", "11", "--kiosk", "2"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"Added 60 synthetic patients with coverages, \d+ visits .*"
+                     r"\d+ copays taken by \d+ staff accounts, \d+ appointments and "
+                     r"2 kiosk submissions to review\.", result.output), result.output
+    code = result.output.split("/kiosk/enroll on a tablet (or another browser) and type:")[1].split()[0]
+    with app.app_context():
+        for cov in db.session.execute(db.select(Coverage)).scalars():
+            if cov.payer.kind == "medicare":
+                assert age(cov.patient.birth_date) >= 65, cov.patient.birth_date
+        days = {v.date_of_service for v in db.session.execute(
+            db.select(Visit).filter_by(state="checked_out")).scalars()}
+        assert len(days) >= 5 and max(days) - min(days) >= timedelta(days=21)
+        paid = db.session.execute(db.select(Payment)).scalars().all()
+        assert len({p.received_by_id for p in paid}) >= 2
+        assert len({p.received_at.date() for p in paid}) >= 5
+        for p in paid:
+            assert p.amount_cents == next(c.copay_cents for c in p.patient.coverages
+                                          if c.is_active and c.copay_cents)
+        device, _token = kiosk.enroll(code)
+        assert db.session.get(KioskDevice, device.id).name == "Demo tablet"
+
+
 def test_demo_builds_a_believable_schedule(app, runner):
     from intake.models import Appointment
     from intake.services.clock import today
@@ -105,3 +140,17 @@ def booking_day(appt):
     from intake.services.schedule.booking import day_of
 
     return day_of(appt)
+
+
+def test_make_run_prints_the_address_on_a_plain_line(capsys, monkeypatch):
+    """gunicorn's own lines are JSON; the address someone looks for is not."""
+    import runpy
+    from pathlib import Path
+
+    monkeypatch.setenv("HOST", "127.0.0.1")
+    monkeypatch.setenv("PORT", "5000")
+    settings = runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
+    settings["when_ready"](object())
+    lines = capsys.readouterr().out.splitlines()
+    assert "intake is running: open http://localhost:5000/ (stop with Ctrl+C)" in lines
+    assert not any("\x1b[" in line or line.startswith("{") for line in lines)

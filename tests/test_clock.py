@@ -64,3 +64,25 @@ def test_a_coverage_ended_without_a_date_ends_on_the_practices_day(late_evening,
         coverages.end_coverage(coverage)
         assert coverage.end_date == PRACTICE_DAY
         db.session.rollback()
+
+
+def test_staff_pages_show_the_practices_time_with_its_zone(late_evening, client_as):
+    """Audit log, kiosk queue and codes, export history: the practice's
+    clock and its zone, as visits and receipts already were; never raw UTC."""
+    from intake.templating import practice_time
+
+    with late_evening.test_request_context("/"):
+        assert practice_time(LATE_EVENING) == "03/10/2026 11:30 PM EDT"
+        assert practice_time(LATE_EVENING.replace(tzinfo=None)) == "03/10/2026 11:30 PM EDT"
+        assert practice_time(None) == ""
+    from tests.kiosk.factories import submit_intake
+
+    submit_intake(late_evening)
+    desk = client_as("receptionist")
+    queue = desk.get("/staff/kiosk").get_data(as_text=True)
+    assert "03/10/2026 11:30 PM EDT" in queue and "UTC" not in queue
+    admin = client_as("admin")
+    audit_page = admin.get("/admin/audit").get_data(as_text=True)
+    assert "11:30:00 PM EDT" in audit_page and "2026-03-11" not in audit_page
+    kiosks = admin.get("/admin/kiosks").get_data(as_text=True)
+    assert "UTC" not in kiosks and "EDT" in kiosks

@@ -9,6 +9,7 @@ import pytest
 from intake.extensions import db
 from intake.models import ChargeLine, Patient, Payment, Visit, VisitEvent
 from intake.services import FieldErrors, charges, payments, practice, visits
+from intake.templating import money
 from tests.conftest import FY2026_DAY, check_out_past_visit
 
 
@@ -294,6 +295,28 @@ def _pay(desk, pid, **data):
     return desk.post(f"/staff/patients/{pid}/payments/new", data=form)
 
 
+def test_receipt_is_one_a_patient_would_keep(app, desk, create_patient, billable_visit):
+    """Office details, the MRN and the balance left; the green banner not printed."""
+    pid = create_patient()
+    vid = billable_visit(pid)
+    with app.app_context():
+        office = practice.get_practice()
+        db.session.add(office)
+        office.name, office.address_line1, office.city = "Lakeside Family Care", "1 Shore Rd", "Evanston"
+        office.state, office.postal_code, office.phone = "IL", "60201", "+18475550100"
+        db.session.commit()
+        mrn = db.session.get(Patient, pid).mrn
+        charged = _visit(vid).total_cents
+    response = _pay(desk, pid, visit_id=str(vid), amount="25.00")
+    page = desk.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Lakeside Family Care" in page and "1 Shore Rd" in page and "(847) 555-0100" in page
+    assert f"<dd class=\"col-6\">{mrn}</dd>" in page
+    balance = page[page.index('id="balance-after"'):].split("</dd>", 1)[0]
+    assert charged > 2500 and money(charged - 2500) in balance, (balance, charged)
+    banner = page[:page.index("Payment recorded")].rsplit("<div", 1)[1]
+    assert "d-print-none" in banner
+
+
 def test_payment_receipt_and_void(app, desk, seen):
     pid, vid = seen
     response = _pay(desk, pid, visit_id=str(vid), method="check", check_number="1042", amount="40.5")
@@ -472,3 +495,58 @@ def test_procedure_field_never_answers_with_icd10cm(app, desk, admin_client, see
     hits = desk.get("/staff/codes/search?system=procedure&q=G0008&date=2026-03-16").json
     assert hits and {h["system"] for h in hits} <= {"hcpcs", "cpt"}
     assert desk.get("/staff/codes/search?system=&q=G0008").json == []
+
+
+def test_registration_has_no_default_sex(app, desk):
+    page = desk.get("/staff/patients/new").get_data(as_text=True)
+    sex = page[page.index('name="sex"'):]
+    sex = sex[:sex.index("</select>")]
+    assert '<option value="">— choose —</option>' in sex and "selected" not in sex
+    response = desk.post("/staff/patients/new", data={"family_name": "Quint", "given_name": "Ada",
+                                                      "birth_date": "1990-01-02"})
+    assert response.status_code == 422 and "Choose the patient&#39;s sex." in response.get_data(as_text=True)
+
+
+def test_register_from_a_search_starts_with_what_was_searched(app, desk):
+    """The search's Register button POSTs the term: names never in the URL."""
+    response = desk.post("/staff/patients/new", data={"q": "Sanches, Miguel Ángel 04/12/1980"})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'name="family_name" required type="text" value="Sanches"' in page
+    assert 'value="Miguel Ángel"' in page and 'value="1980-04-12"' in page
+    assert "is-invalid" not in page  # nothing judged yet
+    search = desk.post("/staff/", data={"q": "nobody here"}).get_data(as_text=True)
+    assert 'formaction="/staff/patients/new"' in search
+
+
+def test_check_in_shows_the_coverage_in_force(app, desk, create_patient, create_visit,
+                                              create_coverage):
+    """The check-in box asks whether insurance was reviewed: what to review is beside it."""
+    import io
+
+    from PIL import Image
+
+    pid = create_patient()
+    vid = create_visit(pid)  # today: it can arrive
+    create_coverage(pid, member_id="W123456789", copay_cents=3500, effective_date=date(2025, 1, 1))
+    ended = create_coverage(pid, kind="medicare", member_id="1EG4TE5MK73",
+                            effective_date=date(2024, 1, 1),
+                            end_date=FY2026_DAY - timedelta(days=30))
+    picture = io.BytesIO()
+    Image.new("RGB", (320, 200), "navy").save(picture, "PNG")
+    picture.seek(0)
+    with app.app_context():
+        primary = db.session.execute(db.select(Patient).filter_by(id=pid)).scalar_one().coverages
+        cov_id = next(c.id for c in primary if c.member_id == "W123456789")
+    desk.post(f"/staff/patients/{pid}/coverages/{cov_id}/cards",
+              data={"side": "front", "image": (picture, "front.png")},
+              content_type="multipart/form-data")
+    assert desk.post(f"/staff/visits/{vid}/move", data={"to_state": "arrived"}).status_code == 302
+    response = desk.get(f"/staff/visits/{vid}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, page[-3000:]
+    box = page[page.index('id="check-in"'):]
+    box = box[:box.index("</form>")]
+    assert "W123456789" in box and "$35.00" in box and "Primary" in box
+    assert "1EG4TE5MK73" not in box, ended  # ended before the visit: not in force
+    assert 'class="card-thumb-small"' in box

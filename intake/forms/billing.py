@@ -15,6 +15,9 @@ class WorklistFilter(BaseForm):
     date_from = DateField("From", validators=[Optional()])
     date_to = DateField("To", validators=[Optional()])
     payer_id = SelectField("Primary payer", coerce=int, validators=[Optional()])
+    show = SelectField("Show", default="seen", validators=[Optional()], choices=options([
+        ("seen", "Ready and with findings"), ("ready", "Ready only"),
+        ("all", "All, with visits still in progress")]))
 
     def set_payers(self, payers: list[Any]) -> None:
         self.payer_id.choices = options([(0, "All payers")] + [(p.id, p.name) for p in payers])

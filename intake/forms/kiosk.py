@@ -1,15 +1,16 @@
 """Kiosk forms: the patient's own intake, one form per step. Every label and
-message is translated (Flask-Babel); dates are typed in the locale's order.
+message is translated (Flask-Babel); dates are asked as a month by name, a
+day and a year, so no one has to know which order a number date is read in.
 
 WTForms' built-in messages are not in our catalogs, so every validator here
 carries its own message and choice fields validate with `choice_in`."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
+from babel.dates import get_month_names
 from flask_babel import get_locale, gettext, lazy_gettext as _l, ngettext
 from flask_wtf.file import FileField
 from wtforms import (BooleanField, HiddenField, RadioField, SelectField, SelectMultipleField,
@@ -33,57 +34,14 @@ STEPS = (
 )
 FORM_STEPS = tuple(name for name, _ in STEPS if name != "review")
 
-# Numeric date order and separator per language, with the placeholder letters
-# people there write (día/mes/año, dzień/miesiąc/rok, jour/mois/année...).
-DATE_FORMS = {
-    "en": ("mdy", "/", "MM/DD/YYYY"),
-    "es": ("dmy", "/", "DD/MM/AAAA"),
-    "pl": ("dmy", ".", "DD.MM.RRRR"),
-    "nl": ("dmy", "-", "DD-MM-JJJJ"),
-    "fr": ("dmy", "/", "JJ/MM/AAAA"),
-    "id": ("dmy", "/", "HH/BB/TTTT"),
-    "ro": ("dmy", ".", "ZZ.LL.AAAA"),
-}
+# The order people of each language say a date in; the date boxes follow it.
+DATE_FORMS = {"en": ("mdy",), "es": ("dmy",), "pl": ("dmy",), "nl": ("dmy",), "fr": ("dmy",),
+              "id": ("dmy",), "ro": ("dmy",)}
 
 
 def _language() -> str:
     locale = get_locale()
     return locale.language if locale is not None and locale.language in DATE_FORMS else "en"
-
-
-def date_pattern() -> str:
-    return DATE_FORMS[_language()][2]
-
-
-def format_local_date(value: date | None) -> str:
-    if value is None:
-        return ""
-    order, sep, _ = DATE_FORMS[_language()]
-    parts = ([f"{value.month:02d}", f"{value.day:02d}"] if order == "mdy"
-             else [f"{value.day:02d}", f"{value.month:02d}"])
-    return sep.join(parts + [f"{value.year:04d}"])
-
-
-def parse_local_date(text: str | None) -> date | None:
-    """A date typed in the locale's order (any of / . - as separator), or
-    ISO (how drafts keep valid dates, so a language change never reorders them)."""
-    if not text:
-        return None
-    pieces = [p for p in re.split(r"[./\-\s]+", text.strip()) if p]
-    if len(pieces) != 3 or not all(p.isdigit() for p in pieces):
-        return None
-    if len(pieces[0]) == 4:
-        year, month, day = pieces
-    else:
-        order = DATE_FORMS[_language()][0]
-        first, second, year = pieces
-        month, day = (first, second) if order == "mdy" else (second, first)
-    if len(year) != 4:
-        return None
-    try:
-        return date(int(year), int(month), int(day))
-    except ValueError:
-        return None
 
 
 class _Translations:
@@ -110,9 +68,9 @@ class KioskForm(BaseForm):
         for name, field in self._fields.items():
             if name == "csrf_token" or name in self.FILE_FIELDS or name in self.TRANSIENT:
                 continue
-            if isinstance(field, LocaleDateField):
-                parsed = parse_local_date(field.raw)
-                out[name] = parsed.isoformat() if parsed else field.raw
+            if isinstance(field, DatePartsField):
+                out[name] = field.data.isoformat() if isinstance(field.data, date) \
+                    else field.raw
             elif isinstance(field, PhoneField):
                 out[name] = field.raw or ""
             elif isinstance(field, BooleanField):
@@ -126,18 +84,71 @@ class KioskForm(BaseForm):
 
 # ---- fields and single-field checks ----------------------------------------
 
-class LocaleDateField(ParsedField):
-    """A date typed as the patient's locale writes it; `.data` is a date once valid."""
+class DatePartsField(ParsedField):
+    """A date asked as three parts: the month chosen by name, the day and the
+    year typed (posted as <name>-month, <name>-day, <name>-year). A typed
+    "11/02/1990" means 2 November to one patient and 11 February to another;
+    a month by name means the same to everyone. `.raw` keeps the parts as
+    "year-month-day" (ISO once valid), which is also how the draft stores it."""
+
+    PARTS = ("year", "month", "day")
+
+    def process(self, formdata: Any, data: Any = None, extra_filters: Any = None) -> None:
+        if data is None:
+            super().process(formdata, extra_filters=extra_filters)
+        else:
+            super().process(formdata, data, extra_filters)
+        if formdata is not None:
+            # "-" separates the parts in `.raw`; no date part contains one.
+            parts = [(formdata.get(f"{self.name}-{p}") or "").strip().replace("-", "")[:20]
+                     for p in self.PARTS]
+            if any(parts):
+                self.raw = self.data = "-".join(parts)
+
+    def parts(self) -> dict[str, str]:
+        """What is shown in the three boxes (the day and month without a leading zero)."""
+        pieces = (self.raw or "").split("-")
+        if len(pieces) != 3:
+            return {p: "" for p in self.PARTS}
+        out = dict(zip(self.PARTS, pieces, strict=True))
+        for p in ("month", "day"):
+            if out[p].isdigit():
+                out[p] = str(int(out[p]))
+        return out
+
+    def month_choices(self) -> list[tuple[str, str]]:
+        """(1, "January")... in the page's language, as a calendar page names them."""
+        locale = get_locale() or "en"
+        names = get_month_names("wide", context="stand-alone", locale=locale)
+        return [(str(n), names[n][:1].upper() + names[n][1:]) for n in range(1, 13)]
+
+    def order(self) -> tuple[str, ...]:
+        """The parts in the order people of this language say them."""
+        return ("month", "day", "year") if DATE_FORMS[_language()][0] == "mdy" \
+            else ("day", "month", "year")
 
     def parse(self, text: str) -> Any:
-        parsed = parse_local_date(text)
-        if parsed is None:
-            raise ValueError(gettext("Enter the date as %(pattern)s.", pattern=date_pattern()))
-        return parsed
+        pieces = text.split("-")
+        if len(pieces) != 3:
+            raise ValueError(gettext("Enter the day, the month and the year."))
+        year, month, day = pieces
+        if (day or year) and not month:
+            raise ValueError(gettext("Choose the month."))
+        if not all(pieces):
+            raise ValueError(gettext("Enter the day, the month and the year."))
+        if not (month.isdigit() and 1 <= int(month) <= 12):
+            raise ValueError(gettext("Choose the month."))
+        if not (day.isdigit() and 1 <= int(day) <= 31):
+            raise ValueError(gettext("Enter the day as a number from 1 to 31."))
+        if not (year.isdigit() and len(year) == 4):
+            raise ValueError(gettext("Enter the year with four digits, for example 1985."))
+        try:
+            return date(int(year), int(month), int(day))
+        except ValueError:
+            raise ValueError(gettext("That month does not have that many days.")) from None
 
     def _value(self) -> str:
-        parsed = parse_local_date(self.raw) if self.raw else None
-        return format_local_date(parsed) if parsed else (self.raw or "")
+        return self.raw or ""
 
 
 class KioskPhoneField(PhoneField):
@@ -172,8 +183,8 @@ def required(message: Any) -> DataRequired:
 
 
 class DateRequired:
-    """Required for a LocaleDateField: judged on what was typed, so a date that
-    does not parse keeps its own message ("Enter the date as DD.MM.RRRR")."""
+    """Required for a DatePartsField: judged on what was typed, so a date that
+    does not parse keeps its own message ("Enter the year with four digits...")."""
 
     field_flags = {"required": True}
 
@@ -228,9 +239,8 @@ class AboutForm(KioskForm):
         render_kw={"autocomplete": "off"})
     preferred_name = StringField(_l("Name you like to be called"), validators=[
         Optional(), too_long(100), person_name], render_kw={"autocomplete": "off"})
-    birth_date = LocaleDateField(_l("Date of birth"), validators=[
-        DateRequired(_l("Enter your date of birth.")), past_date],
-        render_kw={"autocomplete": "off", "inputmode": "numeric"})
+    birth_date = DatePartsField(_l("Date of birth"), validators=[
+        DateRequired(_l("Enter your date of birth.")), past_date])
     sex = RadioField(_l("Sex (as on your insurance card)"), choices=options(SEX),
                      validate_choice=False,
                      validators=[required(_l("Choose one of the options.")), choice_in])
@@ -349,9 +359,8 @@ def _coverage_fields(slot: str) -> dict[str, Any]:
             Optional(), too_long(100), person_name], render_kw={"autocomplete": "off"}),
         f"{slot}_subscriber_family": StringField(_l("Policyholder's last name"), validators=[
             Optional(), too_long(100), person_name], render_kw={"autocomplete": "off"}),
-        f"{slot}_subscriber_birth_date": LocaleDateField(
-            _l("Policyholder's date of birth"), validators=[past_date],
-            render_kw={"autocomplete": "off", "inputmode": "numeric"}),
+        f"{slot}_subscriber_birth_date": DatePartsField(
+            _l("Policyholder's date of birth"), validators=[past_date]),
         f"{slot}_card_front": FileField(_l("Photo of the front of the card"),
                                         render_kw={"accept": "image/*", "capture": "environment"}),
         f"{slot}_card_back": FileField(_l("Photo of the back of the card"),

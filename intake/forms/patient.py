@@ -27,7 +27,9 @@ class PatientForm(BaseForm):
                          description="Jr., Sr., III")
     preferred_name = StringField("Preferred name", validators=[Optional(), Length(max=100), person_name])
     birth_date = DateField("Date of birth", validators=[DataRequired("Enter the date of birth."), past_date])
-    sex = SelectField("Sex (administrative)", choices=options(vocab.SEX), validators=[DataRequired()])
+    # No default: a preselected "Female" was saved for men whenever nobody looked.
+    sex = SelectField("Sex (administrative)", choices=options([("", "— choose —")] + vocab.SEX),
+                      validators=[DataRequired("Choose the patient's sex.")])
     gender_identity = SelectField("Gender identity", choices=options(vocab.GENDER_IDENTITY),
                                   validators=[Optional()])
     address_line1 = StringField("Street address", validators=[Optional(), Length(max=200)])

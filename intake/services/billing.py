@@ -42,6 +42,11 @@ class BillingRow:
         payers, _ = claims.claim_payers(self.visit.patient.coverages, self.visit.date_of_service)
         return payers[0]["payer_name"] if payers else None
 
+    @property
+    def in_progress(self) -> bool:
+        """Not seen yet or still in the office: nothing to bill, nothing to fix yet."""
+        return self.visit.state != "checked_out" and not self.visit.locked
+
 
 def _visits_query(date_from: date, date_to: date, payer_id: int | None) -> Any:
     stmt = (db.select(Visit)

@@ -153,6 +153,15 @@ def move_coverage(coverage: Coverage, direction: int) -> None:
                  object_id=coverage.id, detail=f"rank={coverage.rank}")
 
 
+def in_force(patient: Patient, on: date) -> list[Coverage]:
+    """The patient's active coverages that cover `on` (started, not ended), by rank:
+    what the front desk checks at check-in."""
+    return sorted((c for c in patient.coverages if c.is_active
+                   and (c.effective_date is None or c.effective_date <= on)
+                   and (c.end_date is None or c.end_date >= on)),
+                  key=lambda c: c.rank or 9)
+
+
 def get_coverage(patient: Patient, coverage_id: int) -> Coverage:
     """A coverage of this patient only: ids from another chart are not found."""
     for c in patient.coverages:

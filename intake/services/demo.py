@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from typing import Any
+from datetime import date, datetime, time, timedelta, timezone
 
 import phonenumbers
 from faker import Faker
@@ -91,6 +92,16 @@ DEMO_DIAGNOSES = ["E11.9", "I10", "E78.5", "J06.9", "M54.50", "Z00.00", "K21.9"]
 # Inside every bundled code table (ICD-10-CM FY2026, HCPCS 2026), so the
 # demo's past visits carry checked codes; today's visits wait on the board.
 CODED_DAY = date(2026, 3, 16)
+# Past visits fall on the weekdays of this stretch (inside the same tables).
+CODED_FROM, CODED_TO = date(2026, 1, 5), date(2026, 3, 27)
+
+
+def coded_day(rng: random.Random) -> date:
+    """A weekday between CODED_FROM and CODED_TO: history spread over weeks."""
+    while True:
+        day = CODED_FROM + timedelta(days=rng.randint(0, (CODED_TO - CODED_FROM).days))
+        if day.weekday() < 5:
+            return day
 
 
 def ensure_practice() -> list[int]:
@@ -122,17 +133,18 @@ def ensure_practice() -> list[int]:
     return ids
 
 
-def demo_visits(patient_id: int, provider_ids: list[int], staff_id: int | None,
+def demo_visits(patient_id: int, provider_ids: list[int], staff_id: int | list[int] | None,
                 rng: random.Random) -> None:
     """A coded, locked past visit with a copay, and for some a visit today."""
     from intake.models import Patient
     from intake.services import charges, payments, visits
 
     patient = db.session.get(Patient, patient_id)
+    day = coded_day(rng)
     past = visits.create_visit(patient, {"provider_id": rng.choice(provider_ids),
-                                         "date_of_service": CODED_DAY, "place_of_service": "11",
+                                         "date_of_service": day, "place_of_service": "11",
                                          "reason": "Follow-up"})
-    start = datetime.combine(CODED_DAY, time(8, 30), clock.practice_zone()) + timedelta(
+    start = datetime.combine(day, time(8, 30), clock.practice_zone()) + timedelta(
         minutes=rng.randrange(0, 8 * 60, 5))
     steps = [rng.randint(0, 10), rng.randint(3, 25), rng.randint(10, 40)]
     times = dict(zip(("arrived", "checked_in", "with_provider", "checked_out"),
@@ -144,18 +156,38 @@ def demo_visits(patient_id: int, provider_ids: list[int], staff_id: int | None,
     if rng.random() < 0.3:
         charges.save_line(past, {"code": "G0008", "pointers": [1], "units": 1})
     charges.lock(past)
-    if staff_id and rng.random() < 0.7:
-        payments.record_payment(patient, {"kind": "copay", "method": rng.choice(["cash", "card"]),
-                                          "amount_cents": rng.choice([1500, 2000, 2500])},
-                                visit=past, received_by_id=staff_id)
+    staff = staff_id if isinstance(staff_id, list) else [staff_id] if staff_id else []
+    copay = next((c.copay_cents for c in patient.coverages if c.is_active and c.copay_cents), None)
+    if staff and copay and rng.random() < 0.85:
+        paid = payments.record_payment(
+            patient, {"kind": "copay", "method": rng.choice(["cash", "card", "card"]),
+                      "amount_cents": copay},
+            visit=past, received_by_id=rng.choice(staff))
+        # Taken at check-in that day, not stamped with the moment the demo ran.
+        paid.received_at = times["checked_in"].astimezone(timezone.utc)
     if rng.random() < 0.2:
         visits.create_visit(patient, {"provider_id": rng.choice(provider_ids),
                                       "date_of_service": clock.today(), "place_of_service": "11",
                                       "reason": rng.choice(["Annual visit", "Cough", "Follow-up"])})
 
 
+def age(birth: date) -> int:
+    today = clock.today()
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def payers_for_age(insurers: list[Payer], years: int, rng: random.Random) -> list[Payer]:
+    """Plans a person of that age would hold: Medicare from 65 (most people
+    then), never for a 29-year-old; commercial or Medicaid otherwise."""
+    medicare = [p for p in insurers if p.kind == PayerKind.MEDICARE]
+    others = [p for p in insurers if p.kind != PayerKind.MEDICARE]
+    if years >= 65 and medicare and rng.random() < 0.85:
+        return medicare
+    return others
+
+
 def create_demo_patients(count: int, seed: int | None = None,
-                         staff_id: int | None = None) -> Iterator[int]:
+                         staff_id: int | list[int] | None = None) -> Iterator[int]:
     """Register `count` synthetic patients, most with one or two coverages;
     yields each new patient id so callers can show progress."""
     rng = random.Random(seed)
@@ -167,8 +199,9 @@ def create_demo_patients(count: int, seed: int | None = None,
     provider_ids = ensure_practice()
     for _ in range(count):
         patient = patients.register_patient(patient_data(fake, rng), confirm_new=True)
-        if insurers and rng.random() < 0.9:
-            first = rng.choice(insurers)
+        fitting = payers_for_age(insurers, age(patient.birth_date), rng)
+        if fitting and rng.random() < 0.9:
+            first = rng.choice(fitting)
             coverages.add_coverage(patient, coverage_data(first, fake, rng))
             others = [p for p in insurers if p.id != first.id and p.kind == "commercial"]
             if others and rng.random() < 0.2:
@@ -182,16 +215,13 @@ def create_demo_patients(count: int, seed: int | None = None,
 def create_demo_kiosk_submissions(count: int, seed: int | None = None) -> int:
     """Pending kiosk submissions from a demo tablet, as if patients had used
     it: typed signatures, one insurance each. They wait in the review queue."""
-    from intake.models import KioskDevice
     from intake.services import kiosk
 
     rng = random.Random(seed)
     fake = Faker(NAME_LOCALES)
     if seed is not None:
         fake.seed_instance(seed + 1)
-    device = db.session.execute(db.select(KioskDevice).filter_by(name="Demo tablet")).scalar_one_or_none()
-    if device is None:
-        device, _ = kiosk.create_device("Demo tablet")
+    device = _demo_device()
     insurers = [p for p in coverages.active_payers() if p.kind == PayerKind.COMMERCIAL]
     for _ in range(count):
         data = patient_data(fake, rng)
@@ -204,3 +234,21 @@ def create_demo_kiosk_submissions(count: int, seed: int | None = None) -> int:
                                             if k not in ("effective_date", "end_date", "copay_cents")}}]
         kiosk.submit(draft, data, insurance)
     return count
+
+
+def _demo_device() -> Any:
+    from intake.models import KioskDevice
+    from intake.services import kiosk
+
+    device = db.session.execute(db.select(KioskDevice).filter_by(name="Demo tablet")
+                                .where(KioskDevice.revoked_at.is_(None))).scalars().first()
+    if device is None:
+        device, _ = kiosk.create_device("Demo tablet")
+    return device
+
+
+def demo_kiosk_code() -> str:
+    """A fresh one-time enrollment code for the demo tablet, to try the kiosk."""
+    from intake.services import kiosk
+
+    return kiosk.issue_code(_demo_device())

@@ -277,6 +277,51 @@ def name_reading(family: str | None, given: str | None) -> Any:
     return and_(*conditions)
 
 
+MAX_NAME_WORDS = 4  # "de la cruz maria"
+
+
+def _word_in_names(word: str) -> Any:
+    """Some word of the family or given name starts with `word` (names are
+    keys: words joined by single spaces). A longer word may also sit inside
+    a joined name: a hyphenated "García-López" is kept as "garcialopez"."""
+    out = []
+    for column in (_charts.family_norm, _charts.given_norm):
+        out.append(column.startswith(word, autoescape=True))
+        out.append(column.contains(" " + word, autoescape=True))
+        if len(word) >= 4:
+            out.append(column.contains(word, autoescape=True))
+    return or_(*out)
+
+
+def name_readings(words: list[str]) -> list[Any]:
+    """Every way the typed words can be the patient's names, as conditions
+    that each seek one index. The front desk types names in any order, with
+    or without a comma, and people have compound given names ("Miguel
+    Ángel"), compound or hyphenated family names and particles ("de la
+    Cruz", "van der Berg"): reading only the first word as one name and the
+    last as the other missed "Sanches Ángel" and "Sanches Miguel Ángel".
+
+    A chart matches a reading when a run of the words, in the order typed,
+    starts its family or its given name (that run is what the index seeks)
+    and every other word starts a word of either name. One word alone reads
+    as the start of the family or of the given name, as before. Short words
+    (particles, initials) are not sought on their own next to a longer word:
+    "de" would walk every De..., Dean...; they stay in the runs ("de la
+    cruz") and in the checks."""
+    if len(words) == 1:
+        return [name_reading(words[0], None), name_reading(None, words[0])]
+    shortest_anchor = min(4, max(len(w) for w in words))
+    runs = [(i, j) for i in range(len(words)) for j in range(i + 1, len(words) + 1)
+            if j - i > 1 or len(words[i]) >= shortest_anchor]
+    branches = []
+    for i, j in runs:
+        phrase = " ".join(words[i:j])
+        others = [_word_in_names(w) for w in words[:i] + words[j:]]
+        for column in (_charts.family_norm, _charts.given_norm):
+            branches.append(and_(name_prefix(column, phrase), *others))
+    return branches
+
+
 # What a search result list shows, and the name keys it is in order of.
 SEARCH_COLUMNS = tuple(_charts[name] for name in (
     "id", "mrn", "family_name", "given_name", "preferred_name", "birth_date",
@@ -309,7 +354,7 @@ def search_patients(query: str, limit: int = 50) -> tuple[list[Row[Any]], str]:
         stmt = stmt.where(or_(_charts.phone_mobile == terms["phone"],
                               _charts.phone_home == terms["phone"]))
         kinds.append("phone")
-    names = terms["names"][:3]
+    names = terms["names"][:MAX_NAME_WORDS]
     if names:
         kinds.append("name")
     if not kinds:
@@ -318,18 +363,12 @@ def search_patients(query: str, limit: int = 50) -> tuple[list[Row[Any]], str]:
     if not names:
         found = list(db.session.execute(stmt.order_by(*by_name).limit(limit)).all())
     else:
-        # One query per way the words can be read (family or given name
-        # first), each in name order and cut at `limit`, then merged: the
-        # first `limit` of the union are among the first `limit` of each.
-        # The family reading walks its index in name order and stops at
-        # `limit` rows, not every Smith; the given reading's index carries
-        # the family name, so its sort reads the index, not the table.
-        if len(names) == 1:
-            (word,) = names
-            branches = [name_reading(word, None), name_reading(None, word)]
-        else:
-            first, second = names[0], names[-1]
-            branches = [name_reading(first, second), name_reading(second, first)]
+        # One query per reading of the words, each in name order and cut at
+        # `limit`, then merged: the first `limit` of the union are among the
+        # first `limit` of each. See name_readings: each reading seeks one
+        # index (a family or given name starting with some of the words) and
+        # checks the other words against both names.
+        branches = name_readings(names)
         # The limit written into the SQL, not bound: told only "LIMIT ?",
         # SQLite walks the family index in name order skipping across every
         # family name to find a rare given name (3 ms at 100k charts, and
@@ -340,6 +379,14 @@ def search_patients(query: str, limit: int = 50) -> tuple[list[Row[Any]], str]:
         for condition in branches:
             reading = stmt.where(condition).order_by(*by_name).limit(cut)
             for row in db.session.execute(reading).all():
+                merged[row.id] = row
+        if not merged and len(names) > 1:
+            # No typed word starts either name ("Jose Cruz" for "de la Cruz,
+            # María José"): every word as the start of some word of the names.
+            # No index can seek that, so it walks the names in order; only
+            # when the readings above found nobody.
+            anywhere = stmt.where(*[_word_in_names(w) for w in names])
+            for row in db.session.execute(anywhere.order_by(*by_name).limit(cut)).all():
                 merged[row.id] = row
         found = sorted(merged.values(), key=_name_order)[:limit]
     audit.record("patient.search", object_type="patient",

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
+
+from sqlalchemy import and_, func, or_
 from sqlalchemy.orm import selectinload
 
 from intake import vocab
@@ -195,6 +197,27 @@ def patient_balance(patient: Patient) -> Balance:
                  object_id=patient.id)
     return Balance(visits=rows, unapplied=unapplied,
                    charged_cents=sum(r.charged_cents for r in rows), paid_cents=paid)
+
+
+def balance_after(payment: Payment) -> int:
+    """What the patient owed the practice right after `payment`: the desk's
+    charges on visits up to that day, less what was paid (not voided) up to
+    and including it. For the receipt the patient keeps."""
+    patient_id = payment.patient_id
+    day = payment.received_at.astimezone(practice_zone()).date()
+    visits = db.session.execute(
+        db.select(Visit).where(Visit.patient_id == patient_id, Visit.date_of_service <= day)
+        .options(selectinload(Visit.lines))).scalars()
+    charged = sum(v.total_cents for v in visits)
+    paid = db.session.execute(
+        db.select(func.coalesce(func.sum(Payment.amount_cents), 0))
+        .where(Payment.patient_id == patient_id, Payment.voided_at.is_(None),
+               or_(Payment.received_at < payment.received_at,
+                   and_(Payment.received_at == payment.received_at, Payment.id <= payment.id)))
+    ).scalar_one()
+    audit.record("patient.balance_view", patient_id=patient_id, object_type="payment",
+                 object_id=payment.id)
+    return charged - int(paid)
 
 
 def payments_for_visit(visit: Visit) -> list[Payment]:

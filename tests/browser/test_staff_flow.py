@@ -66,13 +66,21 @@ def test_receptionist_registers_patient_with_coverage(page, live_server, create_
     shot(page, "search-no-match")
     assert_accessible(page, "search page, no match")
 
-    page.get_by_role("link", name="Register new patient", exact=True).click()
+    page.get_by_role("button", name="Register new patient", exact=True).click()
     expect(page.get_by_role("heading", name="Register a new patient")).to_be_visible()
-    shot(page, "register-empty")
-    assert_accessible(page, "register form, empty")
+    # What was searched for is carried over (POSTed: no name in the URL)...
+    expect(page).to_have_url(re.compile(r"/staff/patients/new$"))
+    expect(page.get_by_label("Family (last) name", exact=True)).to_have_value("Ñúñez")
+    expect(page.get_by_label("Given (first) name", exact=True)).to_have_value("Zoë")
+    # ...and nothing is chosen for the patient that the desk did not choose.
+    expect(page.get_by_label("Sex (administrative)", exact=True)).to_have_value("")
+    shot(page, "register-from-search")
+    assert_accessible(page, "register form, from a search")
 
     # The live warning appears while typing, before anything is submitted.
     live = page.locator("#duplicate-live")
+    page.get_by_label("Family (last) name", exact=True).fill("")
+    page.get_by_label("Given (first) name", exact=True).fill("")
     page.get_by_label("Family (last) name", exact=True).press_sequentially("Ñúñez", delay=20)
     page.get_by_label("Given (first) name", exact=True).press_sequentially("Zoë", delay=20)
     with page.expect_response(lambda r: r.url.endswith("/staff/patients/duplicates")

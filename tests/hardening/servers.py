@@ -271,7 +271,8 @@ def kiosk_intake(tablet: Client, family: str, payer_id: int, member_id: str,
     if (status := tablet.post("/kiosk/start", {"language": "en"}).status_code) != 302:
         return f"start {status}"
     steps = [
-        ("about", {"given_name": "Zoë", "family_name": family, "birth_date": "07/09/1985",
+        ("about", {"given_name": "Zoë", "family_name": family, "birth_date-month": "7",
+                   "birth_date-day": "9", "birth_date-year": "1985",
                    "sex": "female", "preferred_language": "en", "races": "2106-3",
                    "ethnicity": "2186-5"}),
         ("contact", {"address_line1": "18 Synthetic Way", "city": "Evanston", "state": "IL",

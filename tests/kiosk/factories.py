@@ -55,7 +55,8 @@ def commercial_payer(app: Flask) -> int:
                                   .order_by(Payer.id)).scalars().first()
 
 
-ABOUT = {"given_name": "Zoë", "family_name": "Nunes", "birth_date": "07/09/1985", "sex": "female",
+ABOUT = {"given_name": "Zoë", "family_name": "Nunes", "birth_date-month": "7", "birth_date-day": "9",
+         "birth_date-year": "1985", "sex": "female",
          "preferred_language": "en", "races": ["2106-3"], "ethnicity": "2186-5"}
 CONTACT = {"address_line1": "18 Synthetic Way", "city": "Evanston", "state": "IL",
            "postal_code": "60201", "phone_mobile": "(847) 555-0111", "email": "zoe@example.org"}

@@ -4,6 +4,10 @@ validation, idle wipe, and nothing readable after submission."""
 from __future__ import annotations
 
 import time
+from datetime import date
+
+import pytest
+from flask_babel import force_locale, format_date
 
 from intake.extensions import db
 from intake.models import KioskDraft, KioskSubmission
@@ -34,12 +38,17 @@ def test_complete_intake_in_english_creates_a_pending_submission(app, tablet):
 def test_spanish_dates_messages_and_consent_text(app, tablet):
     tablet.post("/kiosk/start", data={"language": "es"})
     page = _text(tablet.get("/kiosk/step/about"))
-    assert '<html lang="es">' in page and "Sus datos" in page and "DD/MM/AAAA" in page
-    response = tablet.post("/kiosk/step/about", data={**ABOUT, "birth_date": "07/09/1985x"})
+    assert '<html lang="es">' in page and "Sus datos" in page
+    # The month is chosen by name, in Spanish, and the boxes go day, month, year.
+    assert '<option value="7">Julio</option>' in page
+    assert page.index('name="birth_date-day"') < page.index('name="birth_date-month"') \
+        < page.index('name="birth_date-year"')
+    response = tablet.post("/kiosk/step/about", data={**ABOUT, "birth_date-year": "85"})
     assert response.status_code == 303
     page = _text(tablet.get("/kiosk/step/about"))
-    assert "Escriba la fecha así: DD/MM/AAAA." in page and 'value="Zoë"' in page
-    fill_intake(tablet, app, language="es", about={"birth_date": "09/07/1985"}, submit=False)
+    assert "Escriba el año con cuatro cifras, por ejemplo 1985." in page and 'value="Zoë"' in page
+    assert 'name="birth_date-year" value="85"' in page and '<option value="7" selected>' in page
+    fill_intake(tablet, app, language="es", submit=False)
     review = _text(tablet.get("/kiosk/review"))
     assert "9 de julio de 1985" in review and "Revise sus respuestas" in review
     tablet.post("/kiosk/submit")
@@ -48,6 +57,42 @@ def test_spanish_dates_messages_and_consent_text(app, tablet):
         assert sub.data["patient"]["birth_date"] == "1985-07-09"
         treatment = next(c for c in sub.data["consents"] if c["kind"] == "treatment")
         assert treatment["language"] == "es" and treatment["text"].startswith("Doy mi consentimiento")
+
+
+@pytest.mark.parametrize("language", ["en", "es", "pl", "nl", "fr", "id", "ro"])
+def test_birth_date_means_the_same_in_every_language(app, tablet, language):
+    """11 February 1990 posted as month 2, day 11 is 11 February whatever the
+    language: no typed "11/02/1990" to be read in the wrong order."""
+    date_parts = {"birth_date-month": "2", "birth_date-day": "11", "birth_date-year": "1990"}
+    fill_intake(tablet, app, language=language, about=date_parts, submit=False)
+    page = _text(tablet.get("/kiosk/step/about"))
+    assert '<option value="2" selected>' in page and 'name="birth_date-day" value="11"' in page
+    review = _text(tablet.get("/kiosk/review"))
+    with app.test_request_context(), force_locale(language):
+        assert format_date(date(1990, 2, 11), format="long") in review
+    assert tablet.post("/kiosk/submit").status_code == 302
+    with app.app_context():
+        sub = db.session.execute(db.select(KioskSubmission)).scalar_one()
+        assert sub.data["patient"]["birth_date"] == "1990-02-11"
+
+
+@pytest.mark.parametrize(("parts", "message"), [
+    ({"birth_date-month": "2", "birth_date-day": "30", "birth_date-year": "1990"},
+     "That month does not have that many days."),
+    ({"birth_date-month": "", "birth_date-day": "3", "birth_date-year": "1990"},
+     "Choose the month."),
+    ({"birth_date-month": "2", "birth_date-day": "", "birth_date-year": "1990"},
+     "Enter the day, the month and the year."),
+    ({"birth_date-month": "2", "birth_date-day": "3", "birth_date-year": "2999"},
+     "This date is in the future."),
+    ({"birth_date-month": "", "birth_date-day": "", "birth_date-year": ""},
+     "Enter your date of birth."),
+])
+def test_birth_date_parts_are_checked(app, tablet, parts, message):
+    tablet.post("/kiosk/start", data={"language": "en"})
+    tablet.post("/kiosk/step/about", data={**ABOUT, **parts})
+    response = tablet.get("/kiosk/step/about")
+    assert response.status_code == 422 and message in _text(response)
 
 
 def test_validation_error_keeps_every_value(app, tablet):
@@ -69,13 +114,14 @@ def test_back_and_language_change_never_lose_data(app, tablet):
     # Half-typed contact page, then Back: nothing validated, nothing lost.
     response = tablet.post("/kiosk/step/contact", data={"city": "Evanston", "_nav": "back"})
     assert response.headers["Location"].endswith("/kiosk/step/about")
-    assert 'value="07/09/1985"' in _text(tablet.get("/kiosk/step/about"))
+    assert 'name="birth_date-day" value="9"' in _text(tablet.get("/kiosk/step/about"))
     assert 'value="Evanston"' in _text(tablet.get("/kiosk/step/contact"))
-    # Language switch mid-step: typed values stay, the date is rewritten in the new order.
+    # Language switch mid-step: typed values stay, the month is named in the new language.
     response = tablet.post("/kiosk/step/about", data={**ABOUT, "given_name": "Zoe", "_language": "pl"})
     assert response.headers["Location"].endswith("/kiosk/step/about")
     page = _text(tablet.get("/kiosk/step/about"))
-    assert '<html lang="pl">' in page and 'value="Zoe"' in page and 'value="09.07.1985"' in page
+    assert '<html lang="pl">' in page and 'value="Zoe"' in page
+    assert '<option value="7" selected>Lipiec</option>' in page
     assert "Dane osobowe" in page
 
 
@@ -198,3 +244,18 @@ def test_medicare_member_id_and_subscriber_rules(app, tablet):
     response = tablet.post("/kiosk/step/insurance", data={"has_insurance": "no",
                                                          "primary_member_id": "123"})
     assert response.headers["Location"].endswith("/kiosk/step/consents")
+
+
+@pytest.mark.parametrize(("language", "cleared"), [
+    ("es", "Se borró todo. Puede empezar de nuevo."),
+    ("pl", "Wszystko zostało wyczyszczone. Można zacząć od nowa."),
+])
+def test_start_over_says_so_in_the_patients_language(app, tablet, language, cleared):
+    tablet.post("/kiosk/start", data={"language": language})
+    tablet.post("/kiosk/step/about", data=ABOUT)
+    assert tablet.post("/kiosk/reset", data={"reason": "restart"}).status_code == 302
+    page = _text(tablet.get("/kiosk/"))
+    assert f'<p lang="{language}" class="mb-1">{cleared}</p>' in page
+    assert "Everything was cleared. You can start again." in page  # and for the next person
+    assert "Nunes" not in page and '<html lang="en">' in page
+    assert cleared not in _text(tablet.get("/kiosk/"))  # said once

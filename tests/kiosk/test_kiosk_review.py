@@ -107,6 +107,35 @@ def test_merge_field_by_field_into_an_existing_chart(app, desk, create_patient, 
     _no_phi_in_audit(app)
 
 
+def test_merge_puts_the_kiosk_plan_where_staff_choose_and_ends_the_old(app, desk, create_patient,
+                                                                        create_coverage):
+    """The patient marked the new plan primary: offered as primary (not filed
+    under the chart's plan as secondary without asking), the old plan ended
+    in the same step, and the kiosk's whole address taken in one click."""
+    existing = create_patient(family_name="Nunes", given_name="Zoe", birth_date=date(1985, 7, 9),
+                              address_line1="1 Old Road", address_line2="Unit 9",
+                              postal_code="60202", city="Skokie", state="IL")
+    old = create_coverage(existing, kind="medicare", member_id="1EG4TE5MK73")
+    sub_id = submit_intake(app)
+    page = desk.get(f"/staff/kiosk/{sub_id}/merge/{existing}").get_data(as_text=True)
+    plans = page[page.index('id="merge-plans"'):]
+    assert '<option value="1" selected>Primary</option>' in plans.split("</select>")[0]
+    assert f'name="end_{old}"' in page and 'name="take_address"' in page
+    response = desk.post(f"/staff/kiosk/{sub_id}/merge/{existing}", data={
+        "rank_0": "1", f"end_{old}": "y", "take_address": "kiosk",
+        "take_address_line1": "chart", "take_city": "chart"})
+    assert response.status_code == 302
+    with app.app_context():
+        patient = db.session.get(Patient, existing)
+        active = sorted((c for c in patient.coverages if c.is_active), key=lambda c: c.rank)
+        assert [(c.rank, c.member_id) for c in active] == [(1, "XKZ123456789")]
+        ended = db.session.get(Coverage, old)
+        assert not ended.is_active and ended.end_date is not None
+        assert (patient.address_line1, patient.city, patient.postal_code) == (
+            "18 Synthetic Way", "Evanston", "60201")
+        assert patient.address_line2 is None  # the kiosk left it empty: all its fields, as one
+
+
 def test_merge_by_mrn(app, desk, create_patient):
     existing = create_patient()
     with app.app_context():

@@ -35,12 +35,18 @@ def index() -> Any:
     valid = form.validate()
     date_from = (form.date_from.data if valid and form.date_from.data else today - timedelta(days=7))
     date_to = form.date_to.data if valid and form.date_to.data else today
-    rows = billing.worklist(date_from, date_to, form.payer_id.data or None)
+    # The range applied is the range shown: the boxes are never empty under a default.
+    form.date_from.data, form.date_to.data = date_from, date_to
+    everything = billing.worklist(date_from, date_to, form.payer_id.data or None)
+    show = form.show.data if form.show.data in ("seen", "ready", "all") else "seen"
+    form.show.data = show
+    rows = [r for r in everything if show == "all" or (
+        not r.in_progress and (show == "seen" or r.ready))]
     export_form = ExportForm(formdata=None, date_from=date_from, date_to=date_to,
                              payer_id=form.payer_id.data or 0)
     export_form.set_payers(coverages.active_payers())
     return render_template("billing/index.html", form=form, rows=rows, date_from=date_from,
-                           date_to=date_to, export_form=export_form,
+                           date_to=date_to, export_form=export_form, everything=everything,
                            x12_form=_x12_form(date_from, date_to), x12_holds=x12_export.holds(rows),
                            x12_settings=x12_export.settings_problems())
 

@@ -24,13 +24,20 @@ from intake.blueprints.kiosk.access import (clear_device_cookie, cookie_device,
 from intake.extensions import limiter, login_manager
 from intake.forms import attach_errors
 from intake.forms.kiosk import (FORM_STEPS, STEP_FORMS, STEPS, EnrollForm,
-                                KioskButtonForm, KioskForm, date_pattern)
+                                KioskButtonForm, KioskForm)
 from intake.inputs import body_limit, cards
 from intake.limits import per_device
 from intake.security import public
 from intake.services import FieldErrors, audit, kiosk
 from intake.templating import render_form
 
+# Why the language screen is back. Shown in the language of the session that
+# was cleared (the patient who pressed Start over reads it) and in English.
+NOTICES = {
+    "idle": _l("The form was cleared because nobody used it for a while."),
+    "restart": _l("Everything was cleared. You can start again."),
+    "expired": _l("This page had expired, so everything was cleared. You can start again."),
+}
 UPLOAD_MESSAGES = {
     "too_large": _l("That photo is too large. Please take it again."),
     "unreadable": _l("That file is not a photo we can read. Please take the photo again."),
@@ -71,8 +78,10 @@ def expired_form(error: CSRFError) -> Any:
     without any token did not come from our pages: 400, nothing touched."""
     if not request.form.get("csrf_token") and not request.headers.get("X-CSRFToken"):
         return render_template("kiosk/error.html", code=400), 400
+    lang = session.get("lang")
     session.clear()
     session["notice"] = "expired"
+    session["notice_lang"] = lang
     return redirect(url_for("kiosk.index"))
 
 
@@ -87,8 +96,12 @@ def kiosk_error(error: Any) -> Any:
 def _wipe(reason: str) -> None:
     """Draft and session gone; the next patient starts at the language screen, in English."""
     kiosk.discard_draft(_current_draft(), reason)
+    # A second wipe in the same request (the server's idle check, then the
+    # page's own) keeps the language of the session that was cleared.
+    lang = session.get("lang") or session.get("notice_lang")
     session.clear()
     session["notice"] = reason
+    session["notice_lang"] = lang
 
 
 def _current_draft() -> Any:
@@ -150,8 +163,16 @@ def enroll() -> Any:
 @kiosk_device_required
 def index() -> Any:
     notice = session.pop("notice", None)
+    notice_lang = session.pop("notice_lang", None)
+    if notice_lang not in vocab.KIOSK_LANGUAGES:
+        notice_lang = "en"
+    notices = []
+    if notice in NOTICES:
+        for code in dict.fromkeys([notice_lang, "en"]):
+            with force_locale(code):
+                notices.append((code, str(NOTICES[notice])))
     draft = _current_draft()
-    return render_template("kiosk/language.html", form=KioskButtonForm(), notice=notice,
+    return render_template("kiosk/language.html", form=KioskButtonForm(), notices=notices,
                            languages=_language_choices(), draft=draft,
                            idle=_idle_settings() if draft else None)
 
@@ -285,7 +306,7 @@ def step(step: str) -> Any:
                            steps=STEPS, done=kiosk.completed_steps(draft),
                            cards=kiosk.draft_cards(draft),
                            signatures=kiosk.draft_signatures(draft),
-                           consents=kiosk.CONSENTS, date_pattern=date_pattern(),
+                           consents=kiosk.CONSENTS,
                            idle=_idle_settings(), previous=_previous(step)), status
 
 

@@ -16,7 +16,7 @@ from intake.forms.desk import (ChargeLineForm, DayForm, DiagnosisForm, MoveForm,
                                VisitForm, VoidForm)
 from intake.models.user import Role
 from intake.security import roles_required
-from intake.services import FieldErrors, charges, clock, patients, payments, practice, visits
+from intake.services import FieldErrors, charges, clock, coverages, patients, payments, practice, visits
 from intake.services.schedule import board as schedule_board
 from intake.templating import render_form
 
@@ -90,6 +90,7 @@ def _visit_page(v: Any, status: int = 200, **forms: Any) -> Any:
                            labels=visits.STATE_LABELS, payments=payments.payments_for_visit(v),
                            provisional=charges.provisional_codes(v),
                            action_form=ToggleForm(), zone=clock.practice_zone(),
+                           coverages=coverages.in_force(v.patient, v.date_of_service),
                            **context), status
 
 
@@ -263,6 +264,7 @@ def new_payment(patient_id: int) -> Any:
 def receipt(payment_id: int) -> Any:
     payment = payments.get_payment(payment_id)
     return render_template("staff/receipt.html", payment=payment, office=practice.get_practice(),
+                           balance=payments.balance_after(payment),
                            void_form=VoidForm(formdata=None), zone=clock.practice_zone())
 
 
@@ -280,6 +282,7 @@ def void_payment(payment_id: int) -> Any:
             flash(f"Payment {payment.receipt_number} voided.", "success")
             return redirect(url_for("staff.receipt", payment_id=payment.id))
     return render_template("staff/receipt.html", payment=payment, office=practice.get_practice(),
+                           balance=payments.balance_after(payment),
                            void_form=form, zone=clock.practice_zone()), 422
 
 

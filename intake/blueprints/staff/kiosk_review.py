@@ -81,17 +81,30 @@ def kiosk_merge_target(submission_id: int) -> Any:
     return _detail(sub, target=form, status=422)
 
 
+ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "state", "postal_code")
+
+
 @bp.route("/kiosk/<int:submission_id>/merge/<int:patient_id>", methods=["GET", "POST"])
 @roles_required(*DESK)
 def kiosk_merge(submission_id: int, patient_id: int) -> Any:
     sub = kiosk.get_submission(submission_id)
     chart = patients.get_patient(patient_id, purpose="edit_view")
     rows = kiosk.merge_rows(sub, chart)
+    new_plans = kiosk.new_coverages(sub, chart)
+    active = sorted((c for c in chart.coverages if c.is_active), key=lambda c: c.rank or 9)
     form = MergeForm()
     if form.validate_on_submit():
         chosen = [row.field for row in rows if request.form.get(f"take_{row.field}") == "kiosk"]
+        if request.form.get("take_address") == "kiosk":  # "use all the kiosk's address fields"
+            chosen += [f for f in ADDRESS_FIELDS if f not in chosen]
+        ranks = {}
+        for index, _cov in new_plans:
+            posted = request.form.get(f"rank_{index}", "")
+            if posted.isdigit() and 1 <= int(posted) <= 3:
+                ranks[index] = int(posted)
+        end = [c.id for c in active if request.form.get(f"end_{c.id}") == "y"]
         try:
-            changed = kiosk.merge(sub, chart, chosen)
+            changed = kiosk.merge(sub, chart, chosen, ranks=ranks, end=end)
         except FieldErrors as exc:
             attach_errors(form, exc.errors)
         else:
@@ -99,7 +112,8 @@ def kiosk_merge(submission_id: int, patient_id: int) -> Any:
                   f"{'' if len(changed) == 1 else 's'} updated).", "success")
             return redirect(url_for("staff.patient", patient_id=chart.id))
     return render_form("staff/kiosk_merge.html", form, sub=sub, patient=chart, rows=rows,
-                       coverages=kiosk.coverage_data(sub),
+                       coverages=kiosk.coverage_data(sub), new_plans=new_plans, active=active,
+                       address_fields=ADDRESS_FIELDS,
                        payers={p.id: p.name for p in kiosk.kiosk_payers()})
 
 

@@ -41,8 +41,18 @@ def index() -> Any:
 @bp.route("/patients/new", methods=["GET", "POST"])
 @roles_required(*DESK)
 def register() -> Any:
+    """Reached from a search (the typed term POSTed, so names stay out of the
+    URL) it starts with what was searched for."""
+    from intake.services.schedule.walk_in import prefill_from_search
+
     form = PatientForm()
     candidates: list[Any] = []
+    searched = request.form.get("q")
+    if searched is not None and "family_name" not in request.form:
+        # CSRFProtect has checked the token app-wide; nothing is judged yet.
+        for name, value in prefill_from_search(searched).items():
+            form[name].data = value
+        return render_template("staff/patient_form.html", form=form, candidates=[], patient=None)
     if form.validate_on_submit():
         try:
             patient = patients.register_patient(form.patient_data(),

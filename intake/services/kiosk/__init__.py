@@ -23,7 +23,7 @@ from intake.services.kiosk.drafts import (completed_steps, discard_draft, draft_
 from intake.services.kiosk.pictures import CARD_SLOTS, parse_signature
 from intake.services.kiosk.review import (MergeRow, accept_new, candidates, coverage_data,
                                           find_chart_by_mrn, get_submission, merge, merge_rows,
-                                          patient_data, pending_submissions, reject,
+                                          new_coverages, patient_data, pending_submissions, reject,
                                           submission_picture)
 from intake.services.kiosk.submission import (FIELD_LABELS, KIOSK_PATIENT_FIELDS, kiosk_payers,
                                               submit)
@@ -34,7 +34,7 @@ __all__ = [
     "candidates", "completed_steps", "consent_text", "coverage_data", "create_device",
     "discard_draft", "draft_cards", "draft_picture", "draft_signatures", "enroll",
     "find_chart_by_mrn", "get_device", "get_submission", "issue_code", "kiosk_payers",
-    "list_devices", "load_draft", "merge", "merge_rows", "parse_signature", "patient_data",
+    "list_devices", "load_draft", "merge", "merge_rows", "new_coverages", "parse_signature", "patient_data",
     "pending_submissions", "purge_expired", "reject", "remove_draft_card", "revoke_device",
     "save_draft_card", "save_signature", "save_step", "set_language", "setting",
     "sign_consents", "start_draft", "step_values", "submission_picture", "submissions_last_hour",

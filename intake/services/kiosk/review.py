@@ -16,7 +16,7 @@ from flask import current_app
 from intake.extensions import db
 from intake.models import KioskSubmission, Patient, SignedConsent
 from intake.models.base import utcnow
-from intake.services import FieldErrors, NotFound, audit, coverages, duplicates, patients
+from intake.services import FieldErrors, NotFound, audit, clock, coverages, duplicates, patients
 from intake.services.kiosk import pictures
 from intake.services.kiosk.submission import FIELD_LABELS, KIOSK_PATIENT_FIELDS
 
@@ -102,17 +102,21 @@ def _same_coverage(patient: Patient, cov: Mapping[str, Any]) -> bool:
                for c in patient.coverages)
 
 
-def _attach(sub: KioskSubmission, patient: Patient) -> tuple[int, int]:
-    """Add the submission's coverages (with card photos) and signed consents to a chart."""
+def _attach(sub: KioskSubmission, patient: Patient,
+            ranks: Mapping[int, int] | None = None) -> tuple[int, int]:
+    """Add the submission's coverages (with card photos) and signed consents to a
+    chart. `ranks`: where each new plan goes (by its index in the submission),
+    1 = primary; by default after the chart's plans, in the kiosk's order."""
     added = 0
     upload_dir = current_app.config["INTAKE_UPLOAD_DIR"]
     max_bytes = int(current_app.config["INTAKE_CARD_MAX_BYTES"])
-    for cov in coverage_data(sub):
-        if _same_coverage(patient, cov):
-            continue  # already on file: the front desk keeps the existing one
+    new = [(i, cov) for i, cov in enumerate(coverage_data(sub)) if not _same_coverage(patient, cov)]
+    # Highest rank first would shift the others; place them in the order of their ranks.
+    new.sort(key=lambda item: (ranks or {}).get(item[0], 99))
+    for index, cov in new:
         values = {k: v for k, v in cov.items() if k in coverages.COVERAGE_FIELDS}
         try:
-            coverage = coverages.add_coverage(patient, values)
+            coverage = coverages.add_coverage(patient, values, rank=(ranks or {}).get(index))
         except FieldErrors as exc:
             raise FieldErrors({"coverage": [
                 f"Coverage {added + 1}: " + " ".join(m for ms in exc.errors.values() for m in ms)
@@ -182,14 +186,26 @@ def merge_rows(sub: KioskSubmission, patient: Patient) -> list[MergeRow]:
     return rows
 
 
-def merge(sub: KioskSubmission, patient: Patient, take_from_kiosk: Iterable[str]) -> list[str]:
+def new_coverages(sub: KioskSubmission, patient: Patient) -> list[tuple[int, dict[str, Any]]]:
+    """The submission's plans not already on the chart, with their index."""
+    return [(i, cov) for i, cov in enumerate(coverage_data(sub))
+            if not _same_coverage(patient, cov)]
+
+
+def merge(sub: KioskSubmission, patient: Patient, take_from_kiosk: Iterable[str], *,
+          ranks: Mapping[int, int] | None = None, end: Iterable[int] = ()) -> list[str]:
     """Merge into an existing chart: the fields the receptionist chose take
-    the kiosk's value, the rest keep the chart's; coverages not on file yet
-    and the signed consents are added. Returns the changed field names."""
+    the kiosk's value, the rest keep the chart's; the chart plans in `end`
+    (ids) end today, replaced; coverages not on file yet go where `ranks`
+    puts them (1 = primary) and the signed consents are added, all in one
+    transaction. Returns the changed field names."""
     kiosk = patient_data(sub)
     chosen = [f for f in take_from_kiosk if f in KIOSK_PATIENT_FIELDS]
     changed = patients.update_patient(patient, {f: kiosk.get(f) for f in chosen})
-    added, consents = _attach(sub, patient)
+    ending = set(end)
+    for coverage in [c for c in patient.coverages if c.is_active and c.id in ending]:
+        coverages.end_coverage(coverage, clock.today())
+    added, consents = _attach(sub, patient, ranks)
     _finish(sub, "merged", patient)
     audit.record("kiosk.merge", patient_id=patient.id, object_type="kiosk_submission",
                  object_id=sub.id, detail=f"fields={','.join(changed) or '-'} "

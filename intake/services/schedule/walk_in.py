@@ -21,23 +21,37 @@ _DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 def prefill_from_search(text: str) -> dict[str, Any]:
     """What a search with no match said about the person: names, date of
-    birth, phone ("garcia maria 04/12/1980", "Garcia, Maria")."""
+    birth, phone. "Garcia, Maria Luisa": the family name before the comma,
+    the given names after it; without a comma the first word is the family
+    name (the search page asks for "family given") and the rest the given
+    names ("garcia maria 04/12/1980")."""
     out: dict[str, Any] = {}
-    names = []
-    for token in re.split(r"[\s,]+", text.strip()):
-        if m := _DATE.match(token):
+    parts: list[list[str]] = [[]]
+    for token in re.split(r"\s+|(,)", text.strip()):
+        if token == ",":
+            parts.append([])
+        elif not token:
+            continue
+        elif m := _DATE.match(token):
             try:
                 out["birth_date"] = date(int(m[3]), int(m[1]), int(m[2]))
             except ValueError:
                 pass
         elif sum(ch.isdigit() for ch in token) >= 10:
             out["phone_mobile"] = token
-        elif token and not any(ch.isdigit() for ch in token):
-            names.append(token[:1].upper() + token[1:])
-    if names:
-        out["family_name"] = names[0]
-    if len(names) > 1:
-        out["given_name"] = names[1]
+        elif not any(ch.isdigit() for ch in token):
+            parts[-1].append(token[:1].upper() + token[1:])
+    parts = [words for words in parts if words]
+    if len(parts) >= 2:
+        family, given = parts[0], [w for words in parts[1:] for w in words]
+    elif parts:
+        family, given = parts[0][:1], parts[0][1:]
+    else:
+        family, given = [], []
+    if family:
+        out["family_name"] = " ".join(family)[:100]
+    if given:
+        out["given_name"] = " ".join(given)[:100]
     return out
 
 

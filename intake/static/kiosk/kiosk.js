@@ -17,6 +17,17 @@
     var resume = document.getElementById("idle-continue");
     var resetForm = document.getElementById("idle-reset");
     var wiping = false;
+    /* While the warning is up, what was typed is hidden (not just dimmed) and
+       out of reach: the next person in the waiting room must not read it. */
+    var behind = Array.prototype.filter.call(document.body.children, function (el) {
+      return el !== dialog && el.tagName !== "SCRIPT" && el.tagName !== "FORM";
+    });
+    var conceal = function (hide) {
+      behind.forEach(function (el) {
+        if (hide) { el.setAttribute("inert", ""); el.classList.add("kiosk-concealed"); }
+        else { el.removeAttribute("inert"); el.classList.remove("kiosk-concealed"); }
+      });
+    };
     var ping = function () {
       lastPing = Date.now();
       fetch(body.dataset.keepaliveUrl, {method: "POST", credentials: "same-origin",
@@ -32,6 +43,7 @@
     });
     resume.addEventListener("click", function () {
       dialog.hidden = true;
+      conceal(false);
       last = Date.now();
       ping();
     });
@@ -42,7 +54,7 @@
         resetForm.submit();
       } else if (idle >= warnAfter) {
         seconds.textContent = String(Math.max(0, Math.ceil(wipeAfter - idle)));
-        if (dialog.hidden) { dialog.hidden = false; resume.focus(); }
+        if (dialog.hidden) { conceal(true); dialog.hidden = false; resume.focus(); }
       }
     }, 250);
   }
