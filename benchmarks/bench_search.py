@@ -14,6 +14,7 @@ commit that writes it (chained and fsynced), over a fixed mix of queries:
   mrn           a 10-digit MRN
   name + dob    'ross 11/04/2000'
   full name     'maria jose de la cruz', 'de la cruz, maria jose'
+  no match      two names nobody has (the search before registering)
 
 Per kind: the median over rounds of the mean time per search. Also shown, not
 judged: the same searches without the audit commit (the query alone), so
@@ -66,6 +67,8 @@ def queries(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
         # Whole names typed given-first and with a comma (issue 21: every reading).
         "full name": [f"{r['given_norm']} {r['family_norm']}" for r in picks[:3]]
         + [f"{r['family_norm']}, {r['given_norm']}" for r in picks[3:]],
+        # Searched before registering someone new: no chart has these names.
+        "no match": ["qzxv wypk", "jvqo, xqzt"],
     }
 
 
@@ -124,7 +127,9 @@ def check_results(database: Database, mix: dict[str, list[str]], rows: list[dict
             for q in qs:
                 found, _ = search_patients(q)
                 counts[kind].append(len(found))
-                if kind != "name prefix":
+                if kind == "no match":
+                    assert not found, f"{q!r} found someone"
+                elif kind != "name prefix":
                     mrns = {p.mrn for p in found}
                     assert mrns & {r["mrn"] for r in rows[:1000]}, f"{kind} search found nobody"
             db.session.rollback()

@@ -175,7 +175,6 @@ COMPOUND = (("Sanches", "Miguel Ángel"), ("de la Cruz", "María José"), ("Garc
     ("de la Cruz, María", ("de la Cruz", "María José")),
     ("Cruz Maria", ("de la Cruz", "María José")),
     ("María José de la Cruz", ("de la Cruz", "María José")),
-    ("Jose Cruz", ("de la Cruz", "María José")),
     ("García-López Ana", ("García-López", "Ana")),
     ("Garcia Lopez, Ana", ("García-López", "Ana")),
     ("Lopez Ana", ("García-López", "Ana")),

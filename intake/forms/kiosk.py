@@ -112,7 +112,7 @@ class DatePartsField(ParsedField):
             return {p: "" for p in self.PARTS}
         out = dict(zip(self.PARTS, pieces, strict=True))
         for p in ("month", "day"):
-            if out[p].isdigit():
+            if out[p].isdecimal():
                 out[p] = str(int(out[p]))
         return out
 
@@ -136,11 +136,11 @@ class DatePartsField(ParsedField):
             raise ValueError(gettext("Choose the month."))
         if not all(pieces):
             raise ValueError(gettext("Enter the day, the month and the year."))
-        if not (month.isdigit() and 1 <= int(month) <= 12):
+        if not (month.isdecimal() and 1 <= int(month) <= 12):
             raise ValueError(gettext("Choose the month."))
-        if not (day.isdigit() and 1 <= int(day) <= 31):
+        if not (day.isdecimal() and 1 <= int(day) <= 31):
             raise ValueError(gettext("Enter the day as a number from 1 to 31."))
-        if not (year.isdigit() and len(year) == 4):
+        if not (year.isdecimal() and len(year) == 4):
             raise ValueError(gettext("Enter the year with four digits, for example 1985."))
         try:
             return date(int(year), int(month), int(day))

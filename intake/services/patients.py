@@ -278,6 +278,10 @@ def name_reading(family: str | None, given: str | None) -> Any:
 
 
 MAX_NAME_WORDS = 4  # "de la cruz maria"
+# Not sought alone (each would walk a long stretch of the index); kept in runs and checks.
+NAME_PARTICLES = frozenset({"de", "del", "della", "la", "las", "los", "da", "das", "do", "dos",
+                            "van", "von", "der", "den", "ter", "di", "du", "le", "el", "y", "e",
+                            "bin", "ibn", "al", "st", "mc", "mac", "o"})
 
 
 def _word_in_names(word: str) -> Any:
@@ -304,15 +308,18 @@ def name_readings(words: list[str]) -> list[Any]:
     A chart matches a reading when a run of the words, in the order typed,
     starts its family or its given name (that run is what the index seeks)
     and every other word starts a word of either name. One word alone reads
-    as the start of the family or of the given name, as before. Short words
-    (particles, initials) are not sought on their own next to a longer word:
-    "de" would walk every De..., Dean...; they stay in the runs ("de la
-    cruz") and in the checks."""
+    as the start of the family or of the given name, as before. Particles
+    and initials are not sought on their own next to other words: "de"
+    would walk every De..., Dean...; they stay in the runs ("de la cruz")
+    and in the checks. Not found: words that each start only an
+    inner word of both names ("Jose Cruz" for "de la Cruz, María José");
+    finding those means walking every chart, which a search that matches
+    nobody (the usual one before registering) would then always do."""
     if len(words) == 1:
         return [name_reading(words[0], None), name_reading(None, words[0])]
-    shortest_anchor = min(4, max(len(w) for w in words))
+    alone = [w for w in words if len(w) > 1 and w not in NAME_PARTICLES] or words
     runs = [(i, j) for i in range(len(words)) for j in range(i + 1, len(words) + 1)
-            if j - i > 1 or len(words[i]) >= shortest_anchor]
+            if j - i > 1 or words[i] in alone]
     branches = []
     for i, j in runs:
         phrase = " ".join(words[i:j])
@@ -379,14 +386,6 @@ def search_patients(query: str, limit: int = 50) -> tuple[list[Row[Any]], str]:
         for condition in branches:
             reading = stmt.where(condition).order_by(*by_name).limit(cut)
             for row in db.session.execute(reading).all():
-                merged[row.id] = row
-        if not merged and len(names) > 1:
-            # No typed word starts either name ("Jose Cruz" for "de la Cruz,
-            # María José"): every word as the start of some word of the names.
-            # No index can seek that, so it walks the names in order; only
-            # when the readings above found nobody.
-            anywhere = stmt.where(*[_word_in_names(w) for w in names])
-            for row in db.session.execute(anywhere.order_by(*by_name).limit(cut)).all():
                 merged[row.id] = row
         found = sorted(merged.values(), key=_name_order)[:limit]
     audit.record("patient.search", object_type="patient",

@@ -87,6 +87,9 @@ def test_birth_date_means_the_same_in_every_language(app, tablet, language):
      "This date is in the future."),
     ({"birth_date-month": "", "birth_date-day": "", "birth_date-year": ""},
      "Enter your date of birth."),
+    # Superscript digits pass str.isdigit() but not int(): found by the fuzz test.
+    ({"birth_date-month": "2", "birth_date-day": "²²", "birth_date-year": "1990"},
+     "Enter the day as a number from 1 to 31."),
 ])
 def test_birth_date_parts_are_checked(app, tablet, parts, message):
     tablet.post("/kiosk/start", data={"language": "en"})

@@ -100,7 +100,7 @@ def kiosk_merge(submission_id: int, patient_id: int) -> Any:
         ranks = {}
         for index, _cov in new_plans:
             posted = request.form.get(f"rank_{index}", "")
-            if posted.isdigit() and 1 <= int(posted) <= 3:
+            if posted.isdecimal() and 1 <= int(posted) <= 3:
                 ranks[index] = int(posted)
         end = [c.id for c in active if request.form.get(f"end_{c.id}") == "y"]
         try:
