@@ -46,4 +46,7 @@
   }
   type.addEventListener("change", refresh);
   provider.addEventListener("change", refresh);
+  // A type already chosen before this script ran (a quick hand, or the
+  // browser restoring the form on Back) gets its open times too.
+  refresh();
 })();
